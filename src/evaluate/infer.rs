@@ -1,0 +1,1 @@
+//! Status inference (owned by the inference work; placeholder until it lands).

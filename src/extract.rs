@@ -1,0 +1,1 @@
+//! Extract stage (owned by the inference work; placeholder until it lands).

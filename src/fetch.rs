@@ -1,0 +1,1 @@
+//! Fetch stage (owned by the fetch work; placeholder until it lands).
