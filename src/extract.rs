@@ -1,1 +1,24 @@
-//! Extract stage (owned by the inference work; placeholder until it lands).
+//! Extract stage (placeholder until the extraction work lands on main).
+
+/// Compiled CSS selection of a source.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    select: String,
+}
+
+impl Selection {
+    pub fn new(select: &str, ignore: &[String]) -> Result<Selection, String> {
+        for s in std::iter::once(select).chain(ignore.iter().map(String::as_str)) {
+            scraper::Selector::parse(s).map_err(|e| format!("CSS selector `{s}` is not valid: {e}"))?;
+        }
+        Ok(Selection { select: select.to_string() })
+    }
+
+    pub fn default_select() -> &'static str {
+        "main, article, body"
+    }
+
+    pub fn select_source(&self) -> &str {
+        &self.select
+    }
+}

@@ -1,0 +1,176 @@
+//! The `snapshot` and `change` tables: the versions of each page and the
+//! transitions between them.
+
+use super::{Result, Store, StoreError, ts};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+/// One stored version of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRow {
+    pub id: i64,
+    pub source_id: String,
+    /// 1, 2, 3… per source.
+    pub seq: i64,
+    pub hash: String,
+    pub at: Timestamp,
+}
+
+/// A transition between two versions of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub source_id: String,
+    pub from: SnapshotRow,
+    pub to: SnapshotRow,
+    pub at: Timestamp,
+    pub added: i64,
+    pub removed: i64,
+}
+
+const CHANGE_SELECT: &str = "SELECT c.id, c.source_id, c.at, c.added, c.removed,
+        f.id, f.seq, f.hash, f.at, t.id, t.seq, t.hash, t.at
+     FROM change c JOIN snapshot f ON f.id = c.from_snapshot JOIN snapshot t ON t.id = c.to_snapshot";
+
+fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
+    let source_id: String = r.get(1)?;
+    Ok(ChangeRow {
+        id: r.get(0)?,
+        at: ts(r.get(2)?),
+        added: r.get(3)?,
+        removed: r.get(4)?,
+        from: SnapshotRow {
+            id: r.get(5)?,
+            source_id: source_id.clone(),
+            seq: r.get(6)?,
+            hash: r.get(7)?,
+            at: ts(r.get(8)?),
+        },
+        to: SnapshotRow {
+            id: r.get(9)?,
+            source_id: source_id.clone(),
+            seq: r.get(10)?,
+            hash: r.get(11)?,
+            at: ts(r.get(12)?),
+        },
+        source_id,
+    })
+}
+
+impl Store {
+    /// The version numbered `seq` of a source.
+    pub fn snapshot(&self, source_id: &str, seq: i64) -> Result<SnapshotRow> {
+        self.conn
+            .query_row(
+                "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND seq = ?2",
+                params![source_id, seq],
+                |r| {
+                    Ok(SnapshotRow {
+                        id: r.get(0)?,
+                        source_id: source_id.to_string(),
+                        seq: r.get(1)?,
+                        hash: r.get(2)?,
+                        at: ts(r.get(3)?),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("source \"{source_id}\" has no snapshot {seq}"))
+            })
+    }
+
+    /// Every version of a source, oldest first.
+    pub fn snapshots(&self, source_id: &str) -> Result<Vec<SnapshotRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([source_id], |r| {
+            Ok(SnapshotRow {
+                id: r.get(0)?,
+                source_id: source_id.to_string(),
+                seq: r.get(1)?,
+                hash: r.get(2)?,
+                at: ts(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The stored text with this hash.
+    pub fn content(&self, hash: &str) -> Result<String> {
+        self.conn
+            .query_row("SELECT body FROM content WHERE hash = ?1", [hash], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no content with hash {hash}")))
+    }
+
+    /// Changes of the given sources within [since, until], oldest first.
+    pub fn changes(
+        &self,
+        source_ids: &[String],
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{CHANGE_SELECT} WHERE c.source_id = ?1 AND c.at >= ?2 AND c.at <= ?3 ORDER BY c.at, c.id"
+        ))?;
+        let mut out = Vec::new();
+        for sid in source_ids {
+            let rows = stmt.query_map(
+                params![
+                    sid,
+                    since.map(super::ms).unwrap_or(i64::MIN),
+                    until.map(super::ms).unwrap_or(i64::MAX)
+                ],
+                change_row,
+            )?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|c| (c.at, c.id));
+        Ok(out)
+    }
+
+    /// One change by id.
+    pub fn change(&self, id: i64) -> Result<ChangeRow> {
+        self.conn
+            .query_row(&format!("{CHANGE_SELECT} WHERE c.id = ?1"), [id], change_row)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no change {id}")))
+    }
+
+    /// The latest change of a source.
+    pub fn latest_change(&self, source_id: &str) -> Result<Option<ChangeRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT 1"),
+                [source_id],
+                change_row,
+            )
+            .optional()?)
+    }
+
+    /// The snapshot of a source that was current at `at`.
+    pub fn snapshot_at(&self, source_id: &str, at: Timestamp) -> Result<Option<SnapshotRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![source_id, super::ms(at)],
+                |r| {
+                    Ok(SnapshotRow {
+                        id: r.get(0)?,
+                        source_id: source_id.to_string(),
+                        seq: r.get(1)?,
+                        hash: r.get(2)?,
+                        at: ts(r.get(3)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

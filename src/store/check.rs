@@ -1,0 +1,307 @@
+//! The `check` table and the write that follows every fetch: the check row,
+//! and — when the text is new — its content, a snapshot and a change, all in
+//! one transaction so a crash never leaves half a version.
+
+use super::{Result, Store, ms, ts};
+use crate::diff;
+use crate::model::Outcome;
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+/// One finished fetch, ready to save.
+#[derive(Debug, Clone)]
+pub struct CheckInput<'a> {
+    pub source_id: &'a str,
+    pub at: Timestamp,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub duration_ms: u64,
+    /// The normalised text and its hash, when the outcome is `Ok`.
+    pub content: Option<(&'a str, &'a str)>,
+    /// New ETag / Last-Modified to remember (only from a 200).
+    pub validators: Option<(Option<&'a str>, Option<&'a str>)>,
+}
+
+/// What saving a check did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRecord {
+    pub check_id: i64,
+    /// The snapshot current after this check (None if the source was never read).
+    pub snapshot_id: Option<i64>,
+    pub snapshot_seq: Option<i64>,
+    /// The first version of this source: a baseline, not a change.
+    pub baseline: bool,
+    /// The change this check found, if the text differs from the last version.
+    pub change_id: Option<i64>,
+    /// Consecutive failures after this check.
+    pub failures: u32,
+}
+
+/// A saved check, for history and the HTTP surface.
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub id: i64,
+    pub source_id: String,
+    pub at: Timestamp,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub duration_ms: i64,
+}
+
+impl Store {
+    pub fn record_check(&mut self, input: &CheckInput<'_>) -> Result<CheckRecord> {
+        let tx = self.conn.transaction()?;
+        let current: Option<(i64, i64, String)> = tx
+            .query_row(
+                "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [input.source_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let at = ms(input.at);
+        let mut record = CheckRecord {
+            check_id: 0,
+            snapshot_id: current.as_ref().map(|c| c.0),
+            snapshot_seq: current.as_ref().map(|c| c.1),
+            baseline: false,
+            change_id: None,
+            failures: 0,
+        };
+
+        match (&input.outcome, input.content) {
+            (Outcome::Ok, Some((text, hash))) => {
+                if current.as_ref().map(|c| c.2.as_str()) != Some(hash) {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO content (hash, body) VALUES (?1, ?2)",
+                        params![hash, text],
+                    )?;
+                    let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
+                    tx.execute(
+                        "INSERT INTO snapshot (source_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)",
+                        params![input.source_id, seq, hash, at],
+                    )?;
+                    let snap = tx.last_insert_rowid();
+                    match &current {
+                        None => record.baseline = true,
+                        Some((prev_id, _, prev_hash)) => {
+                            let old: String = tx.query_row(
+                                "SELECT body FROM content WHERE hash = ?1",
+                                [prev_hash],
+                                |r| r.get(0),
+                            )?;
+                            let (added, removed) = diff::line_counts(&old, text);
+                            tx.execute(
+                                "INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                params![input.source_id, prev_id, snap, at, added, removed],
+                            )?;
+                            record.change_id = Some(tx.last_insert_rowid());
+                        }
+                    }
+                    record.snapshot_id = Some(snap);
+                    record.snapshot_seq = Some(seq);
+                }
+                let (etag, last_modified) = input.validators.unwrap_or((None, None));
+                tx.execute(
+                    "UPDATE source SET failures = 0, etag = ?2, last_modified = ?3 WHERE id = ?1",
+                    params![input.source_id, etag, last_modified],
+                )?;
+            }
+            (Outcome::NotModified, _) => {
+                tx.execute("UPDATE source SET failures = 0 WHERE id = ?1", [input.source_id])?;
+            }
+            _ => {
+                tx.execute(
+                    "UPDATE source SET failures = failures + 1 WHERE id = ?1",
+                    [input.source_id],
+                )?;
+            }
+        }
+        record.failures = tx.query_row(
+            "SELECT failures FROM source WHERE id = ?1",
+            [input.source_id],
+            |r| r.get(0),
+        )?;
+        let snapshot_for_check = if input.outcome.is_success() {
+            record.snapshot_id
+        } else {
+            None
+        };
+        tx.execute(
+            "INSERT INTO \"check\" (source_id, at, outcome, detail, http_status, duration_ms, snapshot_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                input.source_id,
+                at,
+                input.outcome.kind(),
+                input.outcome.detail(),
+                input.http_status,
+                input.duration_ms as i64,
+                snapshot_for_check
+            ],
+        )?;
+        record.check_id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// Checks of a source (or of all sources of a capability when `source_id`
+    /// is None and `capability_id` is given), oldest first, within [since, until].
+    pub fn checks(
+        &self,
+        source_ids: &[String],
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+        failed_only: bool,
+    ) -> Result<Vec<CheckRow>> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
+             WHERE source_id = ?1 AND at >= ?2 AND at <= ?3
+               AND (?4 = 0 OR outcome NOT IN ('ok', 'not_modified'))
+             ORDER BY at, id",
+        )?;
+        for sid in source_ids {
+            let rows = stmt.query_map(
+                params![
+                    sid,
+                    since.map(ms).unwrap_or(i64::MIN),
+                    until.map(ms).unwrap_or(i64::MAX),
+                    failed_only as i64
+                ],
+                |r| {
+                    let kind: String = r.get(3)?;
+                    let detail: Option<String> = r.get(4)?;
+                    Ok(CheckRow {
+                        id: r.get(0)?,
+                        source_id: r.get(1)?,
+                        at: ts(r.get(2)?),
+                        outcome: Outcome::from_parts(&kind, detail.as_deref()),
+                        http_status: r.get(5)?,
+                        duration_ms: r.get(6)?,
+                    })
+                },
+            )?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|c| (c.at, c.id));
+        Ok(out)
+    }
+
+    /// The most recent check of a source, if any.
+    pub fn last_check(&self, source_id: &str) -> Result<Option<CheckRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
+                 WHERE source_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+                [source_id],
+                |r| {
+                    let kind: String = r.get(3)?;
+                    let detail: Option<String> = r.get(4)?;
+                    Ok(CheckRow {
+                        id: r.get(0)?,
+                        source_id: r.get(1)?,
+                        at: ts(r.get(2)?),
+                        outcome: Outcome::from_parts(&kind, detail.as_deref()),
+                        http_status: r.get(5)?,
+                        duration_ms: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use std::path::Path;
+
+    fn store() -> Store {
+        let reg = config::parse(
+            Path::new("/r/s.toml"),
+            r#"
+[[guide]]
+id = "g"
+title = "G"
+owners = ["o@example.com"]
+[[capability]]
+id = "c"
+guide = "g"
+name = "C"
+claim = { stage = "beta" }
+  [[capability.source]]
+  url = "https://example.com/"
+"#,
+        )
+        .unwrap();
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_registry(&reg, Timestamp::UNIX_EPOCH).unwrap();
+        s
+    }
+
+    fn ok<'a>(text: &'a str, hash: &'a str, t: i64) -> CheckInput<'a> {
+        CheckInput {
+            source_id: "c",
+            at: ts(t),
+            outcome: Outcome::Ok,
+            http_status: Some(200),
+            duration_ms: 5,
+            content: Some((text, hash)),
+            validators: Some((Some("\"e1\""), None)),
+        }
+    }
+
+    fn count(s: &Store, table: &str) -> i64 {
+        s.conn
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn first_is_baseline_then_only_changes_store_content() {
+        let mut s = store();
+        let r1 = s.record_check(&ok("a\nb\n", "h1", 1)).unwrap();
+        assert!(r1.baseline && r1.change_id.is_none());
+        let r2 = s.record_check(&ok("a\nb\n", "h1", 2)).unwrap();
+        assert_eq!(r2.snapshot_id, r1.snapshot_id);
+        assert!(!r2.baseline && r2.change_id.is_none());
+        assert_eq!((count(&s, "content"), count(&s, "snapshot")), (1, 1));
+        let r3 = s.record_check(&ok("a\nc\n", "h2", 3)).unwrap();
+        assert_eq!(r3.snapshot_seq, Some(2));
+        assert!(r3.change_id.is_some());
+        // Reverting to the first text makes a new version but reuses its content.
+        let r4 = s.record_check(&ok("a\nb\n", "h1", 4)).unwrap();
+        assert_eq!(r4.snapshot_seq, Some(3));
+        assert_eq!((count(&s, "content"), count(&s, "snapshot")), (2, 3));
+        assert_eq!(s.source_state("c").unwrap().etag.as_deref(), Some("\"e1\""));
+    }
+
+    #[test]
+    fn failures_count_up_and_store_nothing() {
+        let mut s = store();
+        for t in 0..3 {
+            let r = s
+                .record_check(&CheckInput {
+                    source_id: "c",
+                    at: ts(t),
+                    outcome: Outcome::Http(500),
+                    http_status: Some(500),
+                    duration_ms: 1,
+                    content: None,
+                    validators: None,
+                })
+                .unwrap();
+            assert_eq!(r.failures, t as u32 + 1);
+            assert!(r.snapshot_id.is_none());
+        }
+        assert_eq!(count(&s, "content"), 0);
+        let r = s.record_check(&ok("x", "h", 9)).unwrap();
+        assert_eq!(r.failures, 0);
+        assert!(r.baseline);
+    }
+}
