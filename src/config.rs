@@ -178,12 +178,10 @@ pub fn load(path: &Path) -> Result<Registry, ConfigError> {
 
 /// Compile registry text; `path` names the file in messages and anchors relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Registry, ConfigError> {
-    let base = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut cx = Compiler {
         text,
+        declared_guides: Vec::new(),
         base,
         problems: Vec::new(),
     };
@@ -346,11 +344,16 @@ const TOP_KEYS: &[&str] = &["settings", "email", "webhook", "guide", "capability
 
 struct Compiler<'t> {
     text: &'t str,
+    /// Guide ids as written, even in guides that fail to compile, so one
+    /// broken guide does not also make every capability's `guide` an error.
+    declared_guides: Vec<String>,
     base: PathBuf,
     problems: Vec<(Range<usize>, String)>,
 }
 
 type Span = Range<usize>;
+/// A capability as written, its sources, and where it starts.
+type RawCapabilityEntry = (RawCapability, Vec<(Span, RawSource)>, Span);
 
 impl Compiler<'_> {
     fn problem(&mut self, span: Span, message: impl fmt::Display) {
@@ -373,11 +376,20 @@ impl Compiler<'_> {
         for (key, value) in doc.iter() {
             let name: &str = key.get_ref();
             match name {
-                "settings" => raw_settings = self.table::<RawSettings>(value, "[settings]", SETTINGS_KEYS),
+                "settings" => {
+                    raw_settings = self.table::<RawSettings>(value, "[settings]", SETTINGS_KEYS)
+                }
                 "email" => raw_email = self.table::<RawEmail>(value, "[email]", EMAIL_KEYS),
-                "webhook" => raw_webhook = self.table::<RawWebhook>(value, "[webhook]", WEBHOOK_KEYS),
+                "webhook" => {
+                    raw_webhook = self.table::<RawWebhook>(value, "[webhook]", WEBHOOK_KEYS)
+                }
                 "guide" => {
                     for item in self.array_of_tables(value, "guide") {
+                        if let DeValue::Table(t) = item.get_ref()
+                            && let Some(id) = t.get("id").and_then(|v| v.get_ref().as_str())
+                        {
+                            self.declared_guides.push(id.to_string());
+                        }
                         if let Some(g) = self.table::<RawGuide>(item, "[[guide]]", GUIDE_KEYS) {
                             raw_guides.push(g);
                         }
@@ -455,7 +467,10 @@ impl Compiler<'_> {
             let hint = suggest(&name, known);
             self.problem(
                 span,
-                format!("unknown key `{name}` in {what}{hint}; known keys: {}", known.join(", ")),
+                format!(
+                    "unknown key `{name}` in {what}{hint}; known keys: {}",
+                    known.join(", ")
+                ),
             );
             clean.remove(name.as_str());
         }
@@ -464,16 +479,21 @@ impl Compiler<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let span = e.span().unwrap_or(value.span());
-                self.problem(span, format!("in {what}: {}", e.message().trim()));
+                let msg = e.message().trim();
+                let fix = match msg.strip_prefix("missing field `") {
+                    Some(rest) => {
+                        let field = rest.trim_end_matches('`');
+                        format!("; add `{field} = …` to this table")
+                    }
+                    None => String::new(),
+                };
+                self.problem(span, format!("in {what}: {msg}{fix}"));
                 None
             }
         }
     }
 
-    fn raw_capability(
-        &mut self,
-        value: &Spanned<DeValue<'_>>,
-    ) -> Option<(RawCapability, Vec<(Span, RawSource)>, Span)> {
+    fn raw_capability(&mut self, value: &Spanned<DeValue<'_>>) -> Option<RawCapabilityEntry> {
         let DeValue::Table(table) = value.get_ref() else {
             self.problem(value.span(), "[[capability]] must be a table");
             return None;
@@ -482,7 +502,8 @@ impl Compiler<'_> {
         let mut sources = Vec::new();
         if let Some(src) = rest.remove("source") {
             for item in self.array_of_tables(&src, "capability.source") {
-                if let Some(s) = self.table::<RawSource>(item, "[[capability.source]]", SOURCE_KEYS) {
+                if let Some(s) = self.table::<RawSource>(item, "[[capability.source]]", SOURCE_KEYS)
+                {
                     sources.push((item.span(), s));
                 }
             }
@@ -533,7 +554,12 @@ impl Compiler<'_> {
         }
     }
 
-    fn duration_or(&mut self, v: &Option<Spanned<String>>, key: &str, default: Duration) -> Duration {
+    fn duration_or(
+        &mut self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Duration {
         match v {
             None => default,
             Some(s) => match parse_duration(s.get_ref()) {
@@ -598,8 +624,7 @@ impl Compiler<'_> {
     fn id(&mut self, s: &Spanned<String>, what: &str) -> String {
         let v = s.get_ref();
         let ok = !v.is_empty()
-            && v
-                .chars()
+            && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !ok {
             self.problem(
@@ -647,7 +672,12 @@ impl Compiler<'_> {
             Some("slack") => WebhookFormat::Slack,
             Some(other) => {
                 let span = raw.format.as_ref().map(|f| f.span()).unwrap_or_default();
-                self.problem(span, format!("webhook `format` = \"{other}\" is not known; use \"json\" or \"slack\""));
+                self.problem(
+                    span,
+                    format!(
+                        "webhook `format` = \"{other}\" is not known; use \"json\" or \"slack\""
+                    ),
+                );
                 WebhookFormat::Json
             }
         };
@@ -660,7 +690,10 @@ impl Compiler<'_> {
         for g in raw {
             let id = self.id(&g.id, "guide");
             if !seen.insert(id.clone()) {
-                self.problem(g.id.span(), format!("duplicate guide id \"{id}\"; each [[guide]] needs its own id"));
+                self.problem(
+                    g.id.span(),
+                    format!("duplicate guide id \"{id}\"; each [[guide]] needs its own id"),
+                );
                 continue;
             }
             let url = g.url.as_ref().and_then(|u| self.url(u, "url", true));
@@ -678,12 +711,26 @@ impl Compiler<'_> {
                 }
             });
             if validated_pattern.is_some() && url.is_none() {
-                let span = g.validated_pattern.as_ref().map(|p| p.span()).unwrap_or_default();
-                self.problem(span, "`validated_pattern` needs the guide's `url` to read the date from");
+                let span = g
+                    .validated_pattern
+                    .as_ref()
+                    .map(|p| p.span())
+                    .unwrap_or_default();
+                self.problem(
+                    span,
+                    "`validated_pattern` needs the guide's `url` to read the date from",
+                );
             }
-            let validated_on = g.validated_on.as_ref().and_then(|d| self.date(d, "validated_on"));
+            let validated_on = g
+                .validated_on
+                .as_ref()
+                .and_then(|d| self.date(d, "validated_on"));
             let max_age = self.duration_or(&g.max_age, "max_age", Duration::from_secs(90 * 86400));
-            let warn_before = self.duration_or(&g.warn_before, "warn_before", Duration::from_secs(14 * 86400));
+            let warn_before = self.duration_or(
+                &g.warn_before,
+                "warn_before",
+                Duration::from_secs(14 * 86400),
+            );
             let owners = self.owners(&g.owners);
             if g.owners.is_empty() {
                 self.problem(g.id.span(), format!("guide \"{id}\" has no `owners`; add owners = [\"you@example.com\"] so alerts reach someone"));
@@ -702,7 +749,11 @@ impl Compiler<'_> {
         out
     }
 
-    fn vocabulary(&mut self, phrases: &Option<Spanned<BTreeMap<String, Vec<String>>>>, into: &mut Vocabulary) {
+    fn vocabulary(
+        &mut self,
+        phrases: &Option<Spanned<BTreeMap<String, Vec<String>>>>,
+        into: &mut Vocabulary,
+    ) {
         let Some(p) = phrases else { return };
         for (key, list) in p.get_ref() {
             if let Ok(stage) = key.parse::<Stage>() {
@@ -716,14 +767,17 @@ impl Compiler<'_> {
                 );
             }
             if list.iter().any(|s| s.trim().is_empty()) {
-                self.problem(p.span(), format!("`phrases.{key}` contains an empty phrase"));
+                self.problem(
+                    p.span(),
+                    format!("`phrases.{key}` contains an empty phrase"),
+                );
             }
         }
     }
 
     fn capabilities(
         &mut self,
-        raw: Vec<(RawCapability, Vec<(Span, RawSource)>, Span)>,
+        raw: Vec<RawCapabilityEntry>,
         guides: &[Guide],
         settings: &Settings,
     ) -> Vec<Capability> {
@@ -733,10 +787,15 @@ impl Compiler<'_> {
         for (c, sources, cap_span) in raw {
             let id = self.id(&c.id, "capability");
             if !cap_ids.insert(id.clone()) {
-                self.problem(c.id.span(), format!("duplicate capability id \"{id}\"; each [[capability]] needs its own id"));
+                self.problem(
+                    c.id.span(),
+                    format!(
+                        "duplicate capability id \"{id}\"; each [[capability]] needs its own id"
+                    ),
+                );
                 continue;
             }
-            if !guides.iter().any(|g| &g.id == c.guide.get_ref()) {
+            if !self.declared_guides.iter().any(|g| g == c.guide.get_ref()) {
                 let known: Vec<&str> = guides.iter().map(|g| g.id.as_str()).collect();
                 let hint = suggest(c.guide.get_ref(), &known);
                 self.problem(
@@ -745,9 +804,18 @@ impl Compiler<'_> {
                 );
             }
             let claim = self.claim(&c.claim);
-            let validated_on = c.validated_on.as_ref().and_then(|d| self.date(d, "validated_on"));
-            let max_age = c.max_age.as_ref().map(|_| self.duration_or(&c.max_age, "max_age", Duration::ZERO));
-            let warn_before = c.warn_before.as_ref().map(|_| self.duration_or(&c.warn_before, "warn_before", Duration::ZERO));
+            let validated_on = c
+                .validated_on
+                .as_ref()
+                .and_then(|d| self.date(d, "validated_on"));
+            let max_age = c
+                .max_age
+                .as_ref()
+                .map(|_| self.duration_or(&c.max_age, "max_age", Duration::ZERO));
+            let warn_before = c
+                .warn_before
+                .as_ref()
+                .map(|_| self.duration_or(&c.warn_before, "warn_before", Duration::ZERO));
             let owners = self.owners(&c.owners);
             let mut vocabulary = Vocabulary::default();
             self.vocabulary(&c.phrases, &mut vocabulary);
@@ -791,7 +859,11 @@ impl Compiler<'_> {
             Ok(Stage::Unknown) | Err(_) => {
                 self.problem(
                     r.stage.span(),
-                    format!("claim stage \"{}\" is not known; use one of: {}", r.stage.get_ref(), claimable_stages()),
+                    format!(
+                        "claim stage \"{}\" is not known; use one of: {}",
+                        r.stage.get_ref(),
+                        claimable_stages()
+                    ),
                 );
                 Stage::Unknown
             }
@@ -803,7 +875,10 @@ impl Compiler<'_> {
                 Ok(Access::Unknown) | Err(_) => {
                     self.problem(
                         a.span(),
-                        format!("claim access \"{}\" is not known; use \"open\" or \"gated\"", a.get_ref()),
+                        format!(
+                            "claim access \"{}\" is not known; use \"open\" or \"gated\"",
+                            a.get_ref()
+                        ),
                     );
                     Access::Unknown
                 }
@@ -882,7 +957,12 @@ fn first_line(s: &str) -> &str {
 }
 
 fn stage_names() -> String {
-    Stage::ALL.iter().filter(|s| **s != Stage::Unknown).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    Stage::ALL
+        .iter()
+        .filter(|s| **s != Stage::Unknown)
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn claimable_stages() -> String {
@@ -916,7 +996,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// `90d`, `12h`, `30m`, `45s`, `2w`, or a sum such as `1d12h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("duration \"{s}\" is not valid; write a number and a unit: s, m, h, d or w (e.g. \"30s\", \"90d\")");
+    let bad = || {
+        format!(
+            "duration \"{s}\" is not valid; write a number and a unit: s, m, h, d or w (e.g. \"30s\", \"90d\")"
+        )
+    };
     let t = s.trim();
     if t.is_empty() {
         return Err(bad());
@@ -938,7 +1022,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             'w' => 7 * 86400,
             _ => return Err(bad()),
         };
-        total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
     }
     if !num.is_empty() {
         return Err(bad());
@@ -971,9 +1057,12 @@ pub fn parse_url(s: &str, base: &Path, allow_file: bool) -> Result<Url, String> 
         let path = if path.is_absolute() {
             path
         } else {
-            std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
+            std::env::current_dir()
+                .map(|d| d.join(&path))
+                .unwrap_or(path)
         };
-        return Url::from_file_path(&path).map_err(|_| format!("\"{t}\" is not a usable file path"));
+        return Url::from_file_path(&path)
+            .map_err(|_| format!("\"{t}\" is not a usable file path"));
     }
     match Url::parse(t) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
@@ -982,7 +1071,9 @@ pub fn parse_url(s: &str, base: &Path, allow_file: bool) -> Result<Url, String> 
             u.scheme(),
             if allow_file { " or file:" } else { "" }
         )),
-        Err(e) => Err(format!("\"{t}\" is not a URL ({e}); write e.g. \"https://example.com/docs/page\"")),
+        Err(e) => Err(format!(
+            "\"{t}\" is not a URL ({e}); write e.g. \"https://example.com/docs/page\""
+        )),
     }
 }
 
@@ -1044,21 +1135,35 @@ claim = { stage = "beta", access = "gated", regions = ["US"] }
     #[test]
     fn every_error_is_reported_with_its_place() {
         let text = GOOD
-            .replace("timeout = \"20s\"", "timeout = \"20 parsecs\"\nshedule = \"x\"")
+            .replace(
+                "timeout = \"20s\"",
+                "timeout = \"20 parsecs\"\nshedule = \"x\"",
+            )
             .replace("stage = \"beta\"", "stage = \"bta\"")
             .replace("*/5 * * * *", "*/5 * * *");
         let p = problems(&text);
         assert_eq!(p.len(), 4, "{p:#?}");
         assert!(p[0].starts_with("4:11: `timeout`: duration"), "{}", p[0]);
-        assert!(p[1].starts_with("5:1: unknown key `shedule`") && p[1].contains("did you mean `schedule`"), "{}", p[1]);
+        assert!(
+            p[1].starts_with("5:1: unknown key `shedule`")
+                && p[1].contains("did you mean `schedule`"),
+            "{}",
+            p[1]
+        );
         assert!(p[2].contains("claim stage \"bta\""), "{}", p[2]);
         assert!(p[3].contains("has 4 fields"), "{}", p[3]);
     }
 
     #[test]
     fn durations_and_dates() {
-        assert_eq!(parse_duration("90d").unwrap(), Duration::from_secs(90 * 86400));
-        assert_eq!(parse_duration("1d12h").unwrap(), Duration::from_secs(36 * 3600));
+        assert_eq!(
+            parse_duration("90d").unwrap(),
+            Duration::from_secs(90 * 86400)
+        );
+        assert_eq!(
+            parse_duration("1d12h").unwrap(),
+            Duration::from_secs(36 * 3600)
+        );
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("d").is_err());
         assert!(parse_date("2026-06-06").is_some());

@@ -6,11 +6,13 @@
 //! → `store` → `evaluate` → `notify` → `serve`; `pipeline` runs one check cycle
 //! and is shared by the one-shot `check` and the daemon.
 
+pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod pipeline;
 pub mod schedule;
 pub mod store;

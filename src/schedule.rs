@@ -8,6 +8,29 @@ use jiff::Timestamp;
 use std::fmt;
 use std::str::FromStr;
 
+/// Where "now" comes from. The pipeline asks it; evaluation is handed a value.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that stands still, for tests and replays.
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
 /// A compiled cron expression, evaluated in UTC.
 #[derive(Clone)]
 pub struct Cron {

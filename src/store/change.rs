@@ -100,7 +100,9 @@ impl Store {
     /// The stored text with this hash.
     pub fn content(&self, hash: &str) -> Result<String> {
         self.conn
-            .query_row("SELECT body FROM content WHERE hash = ?1", [hash], |r| r.get(0))
+            .query_row("SELECT body FROM content WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no content with hash {hash}")))
     }
@@ -136,7 +138,11 @@ impl Store {
     /// One change by id.
     pub fn change(&self, id: i64) -> Result<ChangeRow> {
         self.conn
-            .query_row(&format!("{CHANGE_SELECT} WHERE c.id = ?1"), [id], change_row)
+            .query_row(
+                &format!("{CHANGE_SELECT} WHERE c.id = ?1"),
+                [id],
+                change_row,
+            )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no change {id}")))
     }
@@ -146,7 +152,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT 1"),
+                &format!(
+                    "{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT 1"
+                ),
                 [source_id],
                 change_row,
             )

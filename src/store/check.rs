@@ -108,7 +108,10 @@ impl Store {
                 )?;
             }
             (Outcome::NotModified, _) => {
-                tx.execute("UPDATE source SET failures = 0 WHERE id = ?1", [input.source_id])?;
+                tx.execute(
+                    "UPDATE source SET failures = 0 WHERE id = ?1",
+                    [input.source_id],
+                )?;
             }
             _ => {
                 tx.execute(
@@ -258,7 +261,9 @@ claim = { stage = "beta" }
 
     fn count(s: &Store, table: &str) -> i64 {
         s.conn
-            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                r.get(0)
+            })
             .unwrap()
     }
 

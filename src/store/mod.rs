@@ -35,7 +35,9 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 /// Errors from the database itself (not outcomes of checks).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}; check the path (settings.database or CAPWATCH_DB) and its folder's permissions")]
+    #[error(
+        "cannot open database {path}: {source}; check the path (settings.database or CAPWATCH_DB) and its folder's permissions"
+    )]
     Open {
         path: PathBuf,
         source: rusqlite::Error,

@@ -100,7 +100,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("{SELECT} WHERE source_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1"),
+                &format!(
+                    "{SELECT} WHERE source_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1"
+                ),
                 params![source_id, at.map(ms).unwrap_or(i64::MAX)],
                 row,
             )

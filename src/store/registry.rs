@@ -12,9 +12,18 @@ impl Store {
     pub fn sync_registry(&mut self, reg: &Registry, now: Timestamp) -> Result<()> {
         let now = ms(now);
         let tx = self.conn.transaction()?;
-        tx.execute("UPDATE guide SET removed_at = ?1 WHERE removed_at IS NULL", [now])?;
-        tx.execute("UPDATE capability SET removed_at = ?1 WHERE removed_at IS NULL", [now])?;
-        tx.execute("UPDATE source SET removed_at = ?1 WHERE removed_at IS NULL", [now])?;
+        tx.execute(
+            "UPDATE guide SET removed_at = ?1 WHERE removed_at IS NULL",
+            [now],
+        )?;
+        tx.execute(
+            "UPDATE capability SET removed_at = ?1 WHERE removed_at IS NULL",
+            [now],
+        )?;
+        tx.execute(
+            "UPDATE source SET removed_at = ?1 WHERE removed_at IS NULL",
+            [now],
+        )?;
         for g in &reg.guides {
             tx.execute(
                 "INSERT INTO guide (id, title, url) VALUES (?1, ?2, ?3)

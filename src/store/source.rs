@@ -37,7 +37,9 @@ impl Store {
                 },
             )
             .optional()?;
-        let mut state = row.ok_or_else(|| StoreError::NotFound(format!("no source \"{source_id}\" in the database")))?;
+        let mut state = row.ok_or_else(|| {
+            StoreError::NotFound(format!("no source \"{source_id}\" in the database"))
+        })?;
         state.current = self.current_snapshot(source_id)?;
         Ok(state)
     }

@@ -1,0 +1,326 @@
+//! The command line: argument shapes (clap) and one function per command.
+//! In: parsed arguments. Out: text or JSON on stdout and an exit status.
+//! The only place besides `main` that uses `anyhow`.
+
+use crate::config::{self, Registry, Source};
+use crate::fetch::{FetchSettings, Fetcher};
+use crate::pipeline::{self, CycleReport, Progress, SourceResult};
+use crate::schedule::{Clock, SystemClock};
+use crate::store::Store;
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "capwatch",
+    version,
+    about = "Keeps advisory guides honest: watches the official pages behind each claim and says when a claim is stale, drifting or unreadable."
+)]
+pub struct Cli {
+    /// The registry file.
+    #[arg(
+        long,
+        global = true,
+        env = "CAPWATCH_CONFIG",
+        default_value = "sources.toml"
+    )]
+    pub config: PathBuf,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and check the registry; exit 0, or 3 with every error.
+    Validate,
+    /// Check all (or the named) sources now and summarise what happened.
+    Check {
+        /// Only this source (or every source of this capability); repeatable.
+        #[arg(long = "only", value_name = "ID")]
+        only: Vec<String>,
+        /// Exit 2 when findings exist.
+        #[arg(long)]
+        fail_on_findings: bool,
+    },
+    /// Unified diff between two versions of a source (default: its latest change).
+    Diff {
+        /// The source id.
+        source: String,
+        /// The older snapshot number.
+        #[arg(long)]
+        from: Option<i64>,
+        /// The newer snapshot number.
+        #[arg(long)]
+        to: Option<i64>,
+    },
+}
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Validate => validate(&cli.config),
+        Command::Check { only, .. } => check(&cli.config, &only),
+        Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn load(path: &Path) -> Result<Registry> {
+    Ok(config::load(path)?)
+}
+
+/// The database named by CAPWATCH_DB, else by the registry.
+fn database_path(reg: &Registry) -> PathBuf {
+    match std::env::var_os("CAPWATCH_DB") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => reg.settings.database.clone(),
+    }
+}
+
+fn open_store(reg: &Registry) -> Result<Store> {
+    Ok(Store::open(&database_path(reg))?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn validate(path: &Path) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let sources = reg.sources().count();
+    println!(
+        "{}: ok — {} guide(s), {} capabilities, {} sources",
+        path.display(),
+        reg.guides.len(),
+        reg.capabilities.len(),
+        sources
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fetch limits from the registry settings.
+pub fn fetch_settings(reg: &Registry) -> FetchSettings {
+    FetchSettings {
+        timeout: reg.settings.timeout,
+        max_bytes: reg.settings.max_page_bytes,
+        concurrency: reg.settings.concurrency,
+        per_host: reg.settings.per_host,
+        ..FetchSettings::default()
+    }
+}
+
+/// Resolve `--only` values: source ids, or capability ids meaning all their sources.
+fn select_sources<'r>(reg: &'r Registry, only: &[String]) -> Result<Vec<&'r Source>> {
+    if only.is_empty() {
+        return Ok(reg.sources().collect());
+    }
+    let mut out: Vec<&Source> = Vec::new();
+    for id in only {
+        let matched: Vec<&Source> = match reg.capability(id) {
+            Some(c) => c.sources.iter().collect(),
+            None => reg.source(id).into_iter().collect(),
+        };
+        if matched.is_empty() {
+            let known: Vec<&str> = reg.sources().map(|s| s.id.as_str()).collect();
+            bail!(
+                "no source or capability \"{id}\" in {}; known sources: {}",
+                reg.path.display(),
+                known.join(", ")
+            );
+        }
+        for s in matched {
+            if !out.iter().any(|o| o.id == s.id) {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn check(path: &Path, only: &[String]) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let sources = select_sources(&reg, only)?;
+    let mut store = open_store(&reg)?;
+    let clock = SystemClock;
+    store.sync_registry(&reg, clock.now())?;
+    let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
+    let progress = ConsoleProgress::new();
+    let report = runtime()?.block_on(pipeline::check_sources(
+        &mut store, &reg, &fetcher, &sources, &clock, &progress,
+    ))?;
+    print_summary(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on a terminal; one plain line per source otherwise.
+struct ConsoleProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ConsoleProgress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        ConsoleProgress { bar }
+    }
+}
+
+impl Progress for ConsoleProgress {
+    fn start(&self, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+        }
+    }
+
+    fn done(&self, r: &SourceResult) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(r.source_id.clone());
+                bar.inc(1);
+            }
+            None => println!("{}", result_line(r)),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn result_line(r: &SourceResult) -> String {
+    let what = if !r.outcome.is_success() {
+        format!("failed: {}", r.outcome)
+    } else if r.baseline {
+        format!("baseline stored (snapshot {})", r.snapshot_seq.unwrap_or(1))
+    } else if r.changed {
+        format!("changed → snapshot {}", r.snapshot_seq.unwrap_or(0))
+    } else if r.outcome == crate::model::Outcome::NotModified {
+        "unchanged (not modified)".to_string()
+    } else {
+        "unchanged".to_string()
+    };
+    let observed = r
+        .observed
+        .as_ref()
+        .map(|s| format!("; observed {s}"))
+        .unwrap_or_default();
+    format!("{:<28} {what}{observed}", r.source_id)
+}
+
+fn print_summary(report: &CycleReport) {
+    let failed: Vec<&SourceResult> = report.failed().collect();
+    println!(
+        "checked {}: {} changed, {} unchanged, {} new baseline(s), {} failed",
+        report.checked(),
+        report.changed(),
+        report.unchanged(),
+        report.baselines(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        println!("failed sources:");
+        for r in &failed {
+            println!("  {:<26} {}  ({})", r.source_id, r.outcome, r.url);
+        }
+        let network = failed
+            .iter()
+            .filter(|r| matches!(r.outcome, crate::model::Outcome::Network(_)))
+            .count();
+        if network == failed.len() && network == report.checked() {
+            println!(
+                "no source could be reached: this machine seems to have no network access. \
+                 Nothing was lost; run `capwatch check` again when the network is back \
+                 (examples/offline/ shows the whole loop without network)."
+            );
+        }
+    }
+}
+
+fn diff(path: &Path, source: &str, from: Option<i64>, to: Option<i64>) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let store = open_store(&reg)?;
+    let snapshots = store.snapshots(source)?;
+    if snapshots.is_empty() {
+        if reg.source(source).is_none() {
+            bail!(
+                "no source \"{source}\" in {} or the database",
+                reg.path.display()
+            );
+        }
+        bail!(
+            "source \"{source}\" has no stored version yet; run `capwatch check --only {source}` first"
+        );
+    }
+    let (from, to) = match (from, to) {
+        (None, None) => match store.latest_change(source)? {
+            Some(c) => (c.from.seq, c.to.seq),
+            None => {
+                let s = &snapshots[0];
+                println!(
+                    "source \"{source}\" has one version only: snapshot {} (baseline, {}); nothing to compare yet",
+                    s.seq,
+                    s.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+        (Some(f), None) => (f, snapshots.last().expect("not empty").seq),
+        (None, Some(t)) => (t - 1, t),
+        (Some(f), Some(t)) => (f, t),
+    };
+    let a = store.snapshot(source, from)?;
+    let b = store.snapshot(source, to)?;
+    let old = store.content(&a.hash)?;
+    let new = store.content(&b.hash)?;
+    let header = |s: &crate::store::SnapshotRow| {
+        format!(
+            "{source} snapshot {} ({})",
+            s.seq,
+            s.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+    };
+    let text = crate::diff::unified(&old, &new, &header(&a), &header(&b));
+    if text.is_empty() {
+        println!("snapshots {from} and {to} of \"{source}\" have the same text");
+    } else {
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,340 @@
+//! The one check pipeline, shared by `capwatch check` and the daemon.
+//!
+//! In: the compiled registry, an open store, a fetcher, the sources to check
+//! and a clock. For each source: fetch (conditional) → extract → save the check
+//! and any new version → infer and save the observation when it moved. Out: a
+//! [`CycleReport`] of what happened, source by source. Failures of single
+//! sources are outcomes in the report, never errors; only the database or the
+//! HTTP client failing as a whole is an `Err`.
+
+use crate::config::{Registry, Source};
+use crate::evaluate::infer::{self, Inference, Subject};
+use crate::extract::{self, ExtractError};
+use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::model::{Outcome, Stage, Status};
+use crate::schedule::Clock;
+use crate::store::{CheckInput, NewObservation, Store, StoreError, StoredEvidence};
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Bumped when inference rules change, so stored observations are redone.
+const INFER_VERSION: &str = "1";
+
+/// Why a whole cycle could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happened to one source in a cycle.
+#[derive(Debug, Clone)]
+pub struct SourceResult {
+    pub source_id: String,
+    pub url: String,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    /// The first version of the source was stored.
+    pub baseline: bool,
+    /// A new version differs from the previous one.
+    pub changed: bool,
+    pub snapshot_seq: Option<i64>,
+    /// The observed status, when it moved in this check.
+    pub observed: Option<Status>,
+    pub duration: Duration,
+    pub failures: u32,
+}
+
+/// What one cycle did.
+#[derive(Debug, Default, Clone)]
+pub struct CycleReport {
+    pub results: Vec<SourceResult>,
+}
+
+impl CycleReport {
+    pub fn checked(&self) -> usize {
+        self.results.len()
+    }
+    pub fn changed(&self) -> usize {
+        self.results.iter().filter(|r| r.changed).count()
+    }
+    pub fn baselines(&self) -> usize {
+        self.results.iter().filter(|r| r.baseline).count()
+    }
+    pub fn failed(&self) -> impl Iterator<Item = &SourceResult> {
+        self.results.iter().filter(|r| !r.outcome.is_success())
+    }
+    pub fn unchanged(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.outcome.is_success() && !r.changed && !r.baseline)
+            .count()
+    }
+}
+
+/// Told about progress as sources finish (a progress bar, log lines, nothing).
+pub trait Progress: Send + Sync {
+    fn start(&self, _total: usize) {}
+    fn done(&self, _result: &SourceResult) {}
+    fn finish(&self) {}
+}
+
+/// Reports nothing.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// A fetched and extracted page, before it is saved.
+struct Prepared {
+    source: Source,
+    fetched: Fetched,
+    outcome: Outcome,
+    text: Option<(String, String)>,
+    inference: Option<Inference>,
+    infer_key: String,
+    at: Timestamp,
+}
+
+/// Check `sources` now: fetch, extract, store, infer. The schedule of each
+/// source is advanced before its fetch starts.
+pub async fn check_sources(
+    store: &mut Store,
+    registry: &Registry,
+    fetcher: &Fetcher,
+    sources: &[&Source],
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<CycleReport, PipelineError> {
+    let start = clock.now();
+    let mut jobs = Vec::with_capacity(sources.len());
+    for source in sources {
+        // Advance the schedule first: a source that fails or hangs is not
+        // picked again until its next slot.
+        if let Some(next) = source.schedule.next_after(start) {
+            store.set_next_check(&source.id, next)?;
+        }
+        let state = store.source_state(&source.id)?;
+        let infer_key = infer_key(registry, source);
+        // New inference inputs need the full page, not a 304.
+        let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
+            Validators {
+                etag: state.etag,
+                last_modified: state.last_modified,
+            }
+        } else {
+            Validators::default()
+        };
+        jobs.push(((*source).clone(), validators, infer_key));
+    }
+
+    progress.start(jobs.len());
+    let subjects: std::collections::HashMap<String, Subject> = registry
+        .capabilities
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                Subject {
+                    name: c.name.clone(),
+                    aliases: c.aliases.clone(),
+                },
+            )
+        })
+        .collect();
+    let subjects = std::sync::Arc::new(subjects);
+
+    // Fetches run concurrently; the fetcher enforces the global and per-host
+    // limits. Results come back here one at a time, so only this task writes.
+    let concurrency = registry.settings.concurrency.max(1);
+    let mut stream = futures_util::stream::iter(jobs)
+        .map(|(source, validators, infer_key)| {
+            let subjects = subjects.clone();
+            async move {
+                let fetched = fetcher.fetch(&source.url, &validators).await;
+                let at = clock.now();
+                prepare(source, fetched, infer_key, at, subjects).await
+            }
+        })
+        .buffer_unordered(concurrency);
+
+    let mut report = CycleReport::default();
+    while let Some(p) = stream.next().await {
+        let result = save(store, p)?;
+        progress.done(&result);
+        report.results.push(result);
+    }
+    progress.finish();
+    Ok(report)
+}
+
+/// Extract and infer off the async threads (parsing is CPU work).
+async fn prepare(
+    source: Source,
+    fetched: Fetched,
+    infer_key: String,
+    at: Timestamp,
+    subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
+) -> Prepared {
+    let Some(body) = fetched
+        .body
+        .as_ref()
+        .filter(|_| fetched.outcome == Outcome::Ok)
+    else {
+        let outcome = fetched.outcome.clone();
+        return Prepared {
+            source,
+            fetched,
+            outcome,
+            text: None,
+            inference: None,
+            infer_key,
+            at,
+        };
+    };
+    let body = body.clone();
+    let content_type = fetched.content_type.clone();
+    let src = source.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let kind = extract::content_kind(content_type.as_deref(), src.url.path());
+        match extract::extract(&body, kind, &src.selection) {
+            Ok(page) => {
+                let text = page.text();
+                let hash = extract::content_hash(&text);
+                let subject = &subjects[&src.capability];
+                let inference = infer::infer(&page, subject, &src.vocabulary);
+                (Outcome::Ok, Some((text, hash)), Some(inference))
+            }
+            Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
+            Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
+        }
+    })
+    .await;
+    let (outcome, text, inference) = work.unwrap_or_else(|e| {
+        (
+            Outcome::Unreadable(format!("extraction crashed: {e}")),
+            None,
+            None,
+        )
+    });
+    Prepared {
+        source,
+        fetched,
+        outcome,
+        text,
+        inference,
+        infer_key,
+        at,
+    }
+}
+
+fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
+    let validators = (p.outcome == Outcome::Ok).then_some((
+        p.fetched.validators.etag.as_deref(),
+        p.fetched.validators.last_modified.as_deref(),
+    ));
+    let record = store.record_check(&CheckInput {
+        source_id: &p.source.id,
+        at: p.at,
+        outcome: p.outcome.clone(),
+        http_status: p.fetched.http_status,
+        duration_ms: p.fetched.elapsed.as_millis() as u64,
+        content: p.text.as_ref().map(|(t, h)| (t.as_str(), h.as_str())),
+        validators,
+    })?;
+    let mut observed = None;
+    if let Some(inference) = &p.inference {
+        let previous = store.latest_observation(&p.source.id, None)?;
+        let (status, evidence, notes) =
+            observation_from(inference, previous.as_ref(), record.snapshot_seq);
+        let written = store.observe(&NewObservation {
+            capability_id: &p.source.capability,
+            source_id: &p.source.id,
+            snapshot_id: record.snapshot_id,
+            at: p.at,
+            status: &status,
+            evidence: &evidence,
+            notes: &notes,
+        })?;
+        if written.is_some() {
+            observed = Some(status);
+        }
+        store.set_infer_key(&p.source.id, &p.infer_key)?;
+    }
+    Ok(SourceResult {
+        source_id: p.source.id.clone(),
+        url: p.source.url.to_string(),
+        outcome: p.outcome,
+        http_status: p.fetched.http_status,
+        baseline: record.baseline,
+        changed: record.change_id.is_some(),
+        snapshot_seq: record.snapshot_seq,
+        observed,
+        duration: p.fetched.elapsed,
+        failures: record.failures,
+    })
+}
+
+/// Turn an inference into what is stored. A stage marker that disappears from
+/// a page (a preview banner removed) is recorded as `unknown` with a note, not
+/// as `ga`: a removed banner is a reason to look, not proof of GA.
+fn observation_from(
+    inference: &Inference,
+    previous: Option<&crate::store::ObservationRow>,
+    snapshot_seq: Option<i64>,
+) -> (Status, Vec<StoredEvidence>, Vec<String>) {
+    let evidence: Vec<StoredEvidence> = inference
+        .evidence
+        .iter()
+        .map(|e| StoredEvidence {
+            dimension: e.dimension.as_str().to_string(),
+            value: e.value.clone(),
+            quote: e.quote.clone(),
+            rule: e.rule.clone(),
+        })
+        .collect();
+    let mut notes = inference.notes.clone();
+    if let Some(prev) = previous
+        && inference.status.stage == Stage::Unknown
+        && !matches!(prev.status.stage, Stage::Unknown | Stage::Ga)
+    {
+        let quote = prev
+            .evidence
+            .iter()
+            .find(|e| e.dimension == "stage")
+            .map(|e| format!(" (\"{}\")", e.quote))
+            .unwrap_or_default();
+        notes.push(format!(
+            "the page no longer says `{}`{quote} as of snapshot {}; this often means it became generally available — confirm on the page and record a review",
+            prev.status.stage,
+            snapshot_seq.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+        ));
+    }
+    (inference.status.clone(), evidence, notes)
+}
+
+/// A fingerprint of everything inference depends on for this source.
+fn infer_key(registry: &Registry, source: &Source) -> String {
+    let mut h = Sha256::new();
+    h.update(INFER_VERSION);
+    if let Some(c) = registry.capability(&source.capability) {
+        h.update(&c.name);
+        for a in &c.aliases {
+            h.update([0]);
+            h.update(a);
+        }
+    }
+    h.update([1]);
+    h.update(source.selection.select_source());
+    for i in &source.ignore {
+        h.update([2]);
+        h.update(i);
+    }
+    for (s, p) in &source.vocabulary.stage {
+        h.update(format!("\x03{s}:{p}"));
+    }
+    for (a, p) in &source.vocabulary.access {
+        h.update(format!("\x04{a}:{p}"));
+    }
+    hex::encode(&h.finalize()[..12])
+}
