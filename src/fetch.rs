@@ -130,9 +130,13 @@ pub fn user_agent() -> String {
 /// the connection pool and the concurrency limits.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
+    /// reqwest's client is an `Arc` inside; clones share one pool safely.
     client: reqwest::Client,
     settings: FetchSettings,
+    /// Shared by clones so the global limit holds across every task fetching.
     global: Arc<Semaphore>,
+    /// One semaphore per `host:port`, created on first use and never removed, so
+    /// every fetch of a host waits on the same one (the host set is the registry's).
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
@@ -472,7 +476,9 @@ pub(crate) fn retry_delay(
     cap: Duration,
 ) -> Duration {
     let delay = retry_after.unwrap_or_else(|| {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         base.saturating_mul(factor)
     });
     delay.min(cap)
@@ -572,14 +578,16 @@ fn body_error_outcome(e: &reqwest::Error) -> Outcome {
     }
 }
 
-/// The messages of an error's sources, outermost first, without reqwest's
-/// top-level wrapper (which repeats the URL) and without repeats.
+/// The messages of an error's sources, outermost first, without reqwest's and
+/// hyper-util's wrappers (which repeat the URL or the kind) and without repeats.
 fn error_chain(e: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {
         let msg = s.to_string();
-        if !msg.is_empty() && !parts.iter().any(|p| p.contains(&msg)) {
+        // hyper-util's "client error (Connect)" only repeats what the next source says.
+        let wrapper = msg.starts_with("client error (");
+        if !msg.is_empty() && !wrapper && !parts.iter().any(|p| p.contains(&msg)) {
             parts.push(msg);
         }
         source = s.source();
