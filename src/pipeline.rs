@@ -192,7 +192,7 @@ async fn prepare(
             at,
         };
     };
-    let body = body.clone();
+    let body = to_utf8(body, fetched.content_type.as_deref());
     let content_type = fetched.content_type.clone();
     let src = source.clone();
     let work = tokio::task::spawn_blocking(move || {
@@ -337,4 +337,57 @@ fn infer_key(registry: &Registry, source: &Source) -> String {
         h.update(format!("\x04{a}:{p}"));
     }
     hex::encode(&h.finalize()[..12])
+}
+
+/// Page bytes as UTF-8: as they are when valid, else decoded with the charset
+/// the response or the page declares, else as windows-1252 (what browsers do
+/// with undeclared legacy pages). Binary bodies are left for `extract` to refuse.
+fn to_utf8(body: &[u8], content_type: Option<&str>) -> Vec<u8> {
+    if std::str::from_utf8(body).is_ok() {
+        return body.to_vec();
+    }
+    let head = String::from_utf8_lossy(&body[..body.len().min(2048)]).to_ascii_lowercase();
+    let declared = content_type
+        .map(str::to_ascii_lowercase)
+        .and_then(|ct| charset_in(&ct))
+        .or_else(|| charset_in(&head));
+    let encoding = declared
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::WINDOWS_1252);
+    let control = body.iter().take(4096).filter(|b| **b == 0).count();
+    if control > 0 {
+        return body.to_vec();
+    }
+    let (text, _, _) = encoding.decode(body);
+    text.into_owned().into_bytes()
+}
+
+/// The value after `charset=` in a header or a meta tag.
+fn charset_in(s: &str) -> Option<String> {
+    let i = s.find("charset=")?;
+    let rest = s[i + 8..].trim_start_matches(['"', '\'']);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_charsets_become_utf8() {
+        let latin1 = b"<p>Caf\xe9 cr\xe8me</p>";
+        let out = to_utf8(latin1, Some("text/html; charset=ISO-8859-1"));
+        assert_eq!(String::from_utf8(out).unwrap(), "<p>Café crème</p>");
+        let undeclared = to_utf8(b"<p>na\xefve</p>", None);
+        assert_eq!(String::from_utf8(undeclared).unwrap(), "<p>naïve</p>");
+        let meta = to_utf8(
+            b"<meta charset=\"koi8-r\"><p>\xf0\xd2\xc9</p>",
+            Some("text/html"),
+        );
+        assert!(String::from_utf8(meta).unwrap().contains("При"));
+        assert_eq!(to_utf8("é".as_bytes(), None), "é".as_bytes());
+    }
 }
