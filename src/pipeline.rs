@@ -9,6 +9,7 @@
 
 use crate::config::{Registry, Source};
 use crate::evaluate::infer::{self, Inference, Subject};
+use crate::evaluate::{self, Assessment, GuideAssessment, GuideFacts};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{Outcome, Stage, Status};
@@ -342,7 +343,7 @@ fn infer_key(registry: &Registry, source: &Source) -> String {
 /// Page bytes as UTF-8: as they are when valid, else decoded with the charset
 /// the response or the page declares, else as windows-1252 (what browsers do
 /// with undeclared legacy pages). Binary bodies are left for `extract` to refuse.
-fn to_utf8(body: &[u8], content_type: Option<&str>) -> Vec<u8> {
+pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> Vec<u8> {
     if std::str::from_utf8(body).is_ok() {
         return body.to_vec();
     }
@@ -390,4 +391,35 @@ mod tests {
         assert!(String::from_utf8(meta).unwrap().contains("При"));
         assert_eq!(to_utf8("é".as_bytes(), None), "é".as_bytes());
     }
+}
+
+/// Every guide and capability assessed as of `at`: the evaluate step of the
+/// pipeline, shared by `status`, alerts and the HTTP surface.
+pub fn assess_all(
+    store: &Store,
+    registry: &Registry,
+    at: Timestamp,
+) -> Result<(Vec<GuideAssessment>, Vec<Assessment>), PipelineError> {
+    let mut caps = Vec::with_capacity(registry.capabilities.len());
+    for c in &registry.capabilities {
+        let facts = store.facts(registry, c, at)?;
+        caps.push(evaluate::assess(&facts, at));
+    }
+    let mut guides = Vec::with_capacity(registry.guides.len());
+    for g in &registry.guides {
+        let mut declared: Vec<_> = g.validated_on.into_iter().collect();
+        declared.extend(store.guide_page_date(&g.id)?);
+        let last_review = store.guide_reviews(&g.id, at)?.first().map(|r| r.at);
+        let facts = GuideFacts {
+            id: g.id.clone(),
+            title: g.title.clone(),
+            owners: g.owners.clone(),
+            declared_validated_on: declared,
+            last_review,
+            max_age: g.max_age,
+            warn_before: g.warn_before,
+        };
+        guides.push(evaluate::assess_guide(&facts, &mut caps, at));
+    }
+    Ok((guides, caps))
 }

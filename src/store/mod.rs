@@ -5,17 +5,22 @@
 //! HTTP surface). SQL lives in `migrations/NNNN_name/up.sql`; PRAGMAs are set
 //! per connection here. One file per table or aggregate.
 
+mod alert;
 mod change;
 mod check;
 mod claim;
+mod facts;
 mod observation;
 mod registry;
+mod review;
 mod source;
 
+pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
 pub use change::{ChangeRow, SnapshotRow};
 pub use check::{CheckInput, CheckRecord, CheckRow};
 pub use claim::ClaimRow;
 pub use observation::{NewObservation, ObservationRow, StoredEvidence};
+pub use review::{ReviewRow, SnoozeRow, Subject};
 pub use source::SourceState;
 
 use jiff::Timestamp;
@@ -29,6 +34,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_watch/up.sql")),
         M::up(include_str!("../../migrations/0002_status/up.sql")),
+        M::up(include_str!("../../migrations/0003_reviews_alerts/up.sql")),
     ])
 });
 

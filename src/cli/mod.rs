@@ -2,6 +2,10 @@
 //! In: parsed arguments. Out: text or JSON on stdout and an exit status.
 //! The only place besides `main` that uses `anyhow`.
 
+mod status;
+
+pub use status::{parse_time, status_json, timeline};
+
 use crate::config::{self, Registry, Source};
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::pipeline::{self, CycleReport, Progress, SourceResult};
@@ -56,6 +60,48 @@ pub enum Command {
         #[arg(long)]
         fail_on_findings: bool,
     },
+    /// One row per capability: claim, observed, evidence, validated_on, state, flags.
+    Status {
+        /// Print the JSON contract instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Exit 2 when findings exist.
+        #[arg(long)]
+        fail_on_findings: bool,
+    },
+    /// The timeline of a capability: claims, observations, changes, failed checks, reviews, snoozes, alerts.
+    History {
+        capability: String,
+        /// From this date or time (2026-11-01, 2026-11-01T08:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this date (inclusive) or time.
+        #[arg(long)]
+        until: Option<String>,
+        /// How it stood at this time: one status row.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// What capwatch would conclude from one page, with the evidence.
+    Infer {
+        /// A local file or an http(s) URL.
+        target: String,
+        /// The capability's name as the page writes it.
+        #[arg(long)]
+        name: String,
+        /// Other names for it; repeatable.
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        /// CSS selection (default "main, article, body").
+        #[arg(long)]
+        select: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Unified diff between two versions of a source (default: its latest change).
     Diff {
         /// The source id.
@@ -76,6 +122,41 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate => validate(&cli.config),
         Command::Check { only, .. } => check(&cli.config, &only),
         Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
+        Command::Status {
+            json,
+            fail_on_findings,
+        } => status::status(&cli.config, json, fail_on_findings),
+        Command::History {
+            capability,
+            since,
+            until,
+            as_of,
+            json,
+            csv,
+        } => status::history(
+            &cli.config,
+            status::HistoryArgs {
+                capability: &capability,
+                since: since.as_deref(),
+                until: until.as_deref(),
+                as_of: as_of.as_deref(),
+                json,
+                csv,
+            },
+        ),
+        Command::Infer {
+            target,
+            name,
+            aliases,
+            select,
+            json,
+        } => status::infer(status::InferArgs {
+            target: &target,
+            name: &name,
+            aliases: &aliases,
+            select: select.as_deref(),
+            json,
+        }),
     }
 }
 

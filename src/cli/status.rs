@@ -1,0 +1,589 @@
+//! `status`, `history` and `infer`: what the docs say, what we claimed, and how
+//! that moved over time.
+
+use super::{load, open_store, runtime};
+use crate::config::Registry;
+use crate::evaluate::infer::{self, Subject, Vocabulary};
+use crate::evaluate::{Assessment, GuideAssessment, State};
+use crate::extract::{self, Selection};
+use crate::fetch::{Fetcher, Validators};
+use crate::model::{Outcome, Stage};
+use crate::pipeline;
+use crate::store::Store;
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `--since`, `--until`, `--as-of`: RFC 3339 (`2026-11-27T10:00:00Z`), a date
+/// (`2026-11-27`: its start for `since`, its end otherwise) or `now`.
+pub fn parse_time(s: &str, end_of_day: bool) -> Result<Timestamp> {
+    let t = s.trim();
+    if t == "now" {
+        return Ok(Timestamp::now());
+    }
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Some(d) = crate::config::parse_date(t) {
+        let dt = if end_of_day {
+            d.to_datetime(jiff::civil::time(23, 59, 59, 999_999_999))
+        } else {
+            d.to_datetime(jiff::civil::time(0, 0, 0, 0))
+        };
+        return Ok(dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)?.timestamp());
+    }
+    bail!(
+        "\"{s}\" is not a time; write a date (2026-11-27), an RFC 3339 time (2026-11-27T10:00:00Z) or \"now\""
+    )
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// One status row for machines (the DESIGN contract plus extras).
+pub fn status_json(a: &Assessment) -> Value {
+    let evidence: Vec<Value> = a
+        .observed
+        .evidence
+        .iter()
+        .map(|e| {
+            json!({"source": e.source, "url": e.url, "quote": e.quote, "dimension": e.dimension, "value": e.value, "rule": e.rule})
+        })
+        .collect();
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "guide": a.guide,
+        "claim": a.claim,
+        "observed": {
+            "stage": a.observed.stage,
+            "access": a.observed.access,
+            "regions": a.observed.regions,
+            "evidence": evidence,
+            "notes": a.observed.notes,
+        },
+        "drift": a.drift,
+        "validated_on": a.freshness.validated_on.map(|d| d.to_string()),
+        "expires_on": a.freshness.expires_on.map(|d| d.to_string()),
+        "days_left": a.freshness.days_left,
+        "state": a.freshness.state,
+        "flags": a.flags,
+        "findings": a.findings,
+        "last_review": a.last_review,
+    })
+}
+
+pub fn status(path: &Path, json_out: bool, fail_on_findings: bool) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let mut store = open_store(&reg)?;
+    let now = Timestamp::now();
+    store.sync_registry(&reg, now)?;
+    let (guides, caps) = pipeline::assess_all(&store, &reg, now)?;
+    if json_out {
+        let rows: Vec<Value> = caps.iter().map(status_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_status(&store, &reg, &guides, &caps)?;
+    }
+    let findings = guides.iter().any(|g| g.findings.iter().any(|f| !f.snoozed))
+        || caps.iter().any(|c| c.findings.iter().any(|f| !f.snoozed));
+    Ok(if fail_on_findings && findings {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn state_words(state: State, days_left: Option<i64>) -> String {
+    match (state, days_left) {
+        (State::Expired, Some(d)) => format!("expired {} days ago", -d),
+        (State::Expired, None) => "never validated".to_string(),
+        (State::DueSoon, Some(d)) => format!("due in {d} days"),
+        (_, Some(d)) => format!("fresh, {d} days left"),
+        (_, None) => state.to_string(),
+    }
+}
+
+fn print_status(
+    store: &Store,
+    reg: &Registry,
+    guides: &[GuideAssessment],
+    caps: &[Assessment],
+) -> Result<()> {
+    for g in guides {
+        println!(
+            "guide {} — {}: validated {}, {}{}",
+            g.id,
+            g.title,
+            g.freshness
+                .validated_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "never".into()),
+            state_words(g.freshness.state, g.freshness.days_left),
+            if g.flags.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " [{}]",
+                    g.flags
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        for f in &g.findings {
+            println!("  ! {}", f.summary);
+        }
+    }
+    println!();
+    println!(
+        "{:<30} {:<22} {:<22} {:<8} {:<11} {:<22} FLAGS",
+        "CAPABILITY", "CLAIMED", "OBSERVED", "DRIFT", "VALIDATED", "STATE"
+    );
+    for a in caps {
+        let drift = if a.drift.is_empty() {
+            "-".to_string()
+        } else {
+            a.drift
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let flags: Vec<String> = a
+            .findings
+            .iter()
+            .map(|f| {
+                if f.snoozed {
+                    format!("{} (snoozed)", f.kind)
+                } else {
+                    f.kind.to_string()
+                }
+            })
+            .chain(
+                a.flags
+                    .iter()
+                    .filter(|k| !a.findings.iter().any(|f| f.kind == **k))
+                    .map(|k| k.to_string()),
+            )
+            .collect();
+        println!(
+            "{:<30} {:<22} {:<22} {:<8} {:<11} {:<22} {}",
+            a.id,
+            a.claim.to_string(),
+            a.observed.status().to_string(),
+            drift,
+            a.freshness
+                .validated_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "never".into()),
+            state_words(a.freshness.state, a.freshness.days_left),
+            if flags.is_empty() {
+                "-".to_string()
+            } else {
+                flags.join(", ")
+            }
+        );
+        match a
+            .observed
+            .evidence
+            .iter()
+            .find(|e| e.dimension == "stage")
+            .or(a.observed.evidence.first())
+        {
+            Some(e) => println!("    “{}” — {}", excerpt(&e.quote, 110), e.source),
+            None => println!("    {}", no_evidence_reason(store, reg, &a.id)?),
+        }
+        for n in &a.observed.notes {
+            println!("    note: {n}");
+        }
+    }
+    Ok(())
+}
+
+/// Why a capability has no evidence yet, in plain words.
+fn no_evidence_reason(store: &Store, reg: &Registry, cap: &str) -> Result<String> {
+    let Some(c) = reg.capability(cap) else {
+        return Ok("no evidence".into());
+    };
+    if c.sources.is_empty() {
+        return Ok("no evidence: this capability has no sources in the registry".into());
+    }
+    let mut reasons = Vec::new();
+    for s in &c.sources {
+        match store.last_check(&s.id)? {
+            None => reasons.push(format!("{} never checked (run `capwatch check`)", s.id)),
+            Some(ch) if !ch.outcome.is_success() => {
+                reasons.push(format!("{} could not be read ({})", s.id, ch.outcome))
+            }
+            Some(_) => reasons.push(format!("{} says nothing about its status", s.id)),
+        }
+    }
+    Ok(format!("observed unknown: {}", reasons.join("; ")))
+}
+
+fn excerpt(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+pub struct HistoryArgs<'a> {
+    pub capability: &'a str,
+    pub since: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub as_of: Option<&'a str>,
+    pub json: bool,
+    pub csv: bool,
+}
+
+pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let store = open_store(&reg)?;
+    let Some(cap) = reg.capability(args.capability) else {
+        let known: Vec<&str> = reg.capabilities.iter().map(|c| c.id.as_str()).collect();
+        bail!(
+            "no capability \"{}\" in {}; known: {}",
+            args.capability,
+            reg.path.display(),
+            known.join(", ")
+        );
+    };
+    if let Some(t) = args.as_of {
+        let at = parse_time(t, true)?;
+        let facts = store.facts(&reg, cap, at)?;
+        let a = crate::evaluate::assess(&facts, at);
+        if args.json {
+            let mut v = status_json(&a);
+            v["as_of"] = json!(rfc3339(at));
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            println!("{} as of {}:", a.id, rfc3339(at));
+            println!("  claimed   {}", a.claim);
+            println!("  observed  {}", a.observed.status());
+            for e in &a.observed.evidence {
+                println!("            “{}” — {}", excerpt(&e.quote, 110), e.source);
+            }
+            println!(
+                "  validated {} ({})",
+                a.freshness
+                    .validated_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "never".into()),
+                state_words(a.freshness.state, a.freshness.days_left)
+            );
+            let flags: Vec<&str> = a.flags.iter().map(|f| f.as_str()).collect();
+            println!(
+                "  flags     {}",
+                if flags.is_empty() {
+                    "-".to_string()
+                } else {
+                    flags.join(", ")
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let since = args.since.map(|s| parse_time(s, false)).transpose()?;
+    let until = args.until.map(|s| parse_time(s, true)).transpose()?;
+    let events = timeline(&store, &reg, cap.id.as_str(), since, until)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&events)?);
+    } else if args.csv {
+        let mut w = String::from("at,kind,source,stage,access,regions,summary\n");
+        for e in &events {
+            let f = |k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let regions = e
+                .get("regions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let row = [
+                f("at"),
+                f("kind"),
+                f("source"),
+                f("stage"),
+                f("access"),
+                regions,
+                f("summary"),
+            ];
+            w.push_str(
+                &row.iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            w.push('\n');
+        }
+        print!("{w}");
+    } else if events.is_empty() {
+        println!("no events for {} in that period", cap.id);
+    } else {
+        for e in &events {
+            let at = e["at"].as_str().unwrap_or_default();
+            let kind = e["kind"].as_str().unwrap_or_default();
+            println!(
+                "{at}  {kind:<13} {}",
+                e["summary"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The timeline of one capability, oldest first: claims, observations,
+/// changes, failed checks (runs collapsed), reviews, snoozes and alerts.
+pub fn timeline(
+    store: &Store,
+    reg: &Registry,
+    cap_id: &str,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<Value>> {
+    let cap = reg
+        .capability(cap_id)
+        .context("capability not in the registry")?;
+    let in_range = |t: Timestamp| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u);
+    let source_ids: Vec<String> = cap.sources.iter().map(|s| s.id.clone()).collect();
+    let mut events: Vec<(Timestamp, u8, Value)> = Vec::new();
+    for c in store.claims(cap_id)? {
+        if in_range(c.at) {
+            events.push((
+                c.at,
+                0,
+                json!({
+                    "at": rfc3339(c.at), "kind": "claim",
+                    "stage": c.status.stage, "access": c.status.access, "regions": c.status.regions,
+                    "summary": format!("claimed {}", c.status),
+                }),
+            ));
+        }
+    }
+    for o in store.observations(cap_id, since, until)? {
+        let quote = o
+            .evidence
+            .iter()
+            .find(|e| e.dimension == "stage")
+            .or(o.evidence.first())
+            .map(|e| e.quote.clone())
+            .unwrap_or_default();
+        let seq = match o.snapshot_id {
+            Some(id) => store
+                .snapshots(&o.source_id)?
+                .into_iter()
+                .find(|s| s.id == id)
+                .map(|s| s.seq),
+            None => None,
+        };
+        events.push((
+            o.at,
+            2,
+            json!({
+                "at": rfc3339(o.at), "kind": "observation", "source": o.source_id,
+                "stage": o.status.stage, "access": o.status.access, "regions": o.status.regions,
+                "quote": quote, "evidence": o.evidence, "notes": o.notes, "snapshot": seq,
+                "summary": if quote.is_empty() {
+                    format!("{} says {}", o.source_id, o.status)
+                } else {
+                    format!("{} says {} — “{}”", o.source_id, o.status, excerpt(&quote, 100))
+                },
+            }),
+        ));
+    }
+    for ch in store.changes(&source_ids, since, until)? {
+        events.push((ch.at, 1, json!({
+            "at": rfc3339(ch.at), "kind": "change", "source": ch.source_id, "change_id": ch.id,
+            "from": ch.from.seq, "to": ch.to.seq, "added": ch.added, "removed": ch.removed,
+            "summary": format!("{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
+                ch.source_id, ch.from.seq, ch.to.seq, ch.added, ch.removed, ch.source_id, ch.from.seq, ch.to.seq),
+        })));
+    }
+    // Failed checks: one event per run of identical failures.
+    let checks = store.checks(&source_ids, since, until, false)?;
+    let mut runs: std::collections::HashMap<String, (Timestamp, Timestamp, u32, Outcome)> =
+        Default::default();
+    let flush = |sid: &str,
+                 run: (Timestamp, Timestamp, u32, Outcome),
+                 events: &mut Vec<(Timestamp, u8, Value)>| {
+        let (first, last, n, outcome) = run;
+        events.push((first, 3, json!({
+            "at": rfc3339(first), "kind": "check_failed", "source": sid,
+            "outcome": outcome.kind(), "detail": outcome.to_string(), "count": n, "until": rfc3339(last),
+            "summary": if n == 1 { format!("{sid} failed: {outcome}") } else { format!("{sid} failed {n} times until {}: {outcome}", rfc3339(last)) },
+        })));
+    };
+    for c in checks {
+        if c.outcome.is_success() {
+            if let Some(run) = runs.remove(&c.source_id) {
+                flush(&c.source_id, run, &mut events);
+            }
+            continue;
+        }
+        match runs.get_mut(&c.source_id) {
+            Some(run) if run.3 == c.outcome => {
+                run.1 = c.at;
+                run.2 += 1;
+            }
+            _ => {
+                if let Some(run) = runs.remove(&c.source_id) {
+                    flush(&c.source_id, run, &mut events);
+                }
+                runs.insert(c.source_id.clone(), (c.at, c.at, 1, c.outcome));
+            }
+        }
+    }
+    let mut left: Vec<_> = runs.into_iter().collect();
+    left.sort_by_key(|(_, r)| r.0);
+    for (sid, run) in left {
+        flush(&sid, run, &mut events);
+    }
+    for r in store.reviews_for(cap_id, &cap.guide, until.unwrap_or(Timestamp::MAX))? {
+        if in_range(r.at) {
+            let whom = if r.of_guide {
+                format!("guide {}", cap.guide)
+            } else {
+                cap_id.to_string()
+            };
+            events.push((r.at, 4, json!({
+                "at": rfc3339(r.at), "kind": "review", "by": r.by, "note": r.note, "of_guide": r.of_guide,
+                "summary": format!("{} validated {whom}{}", r.by, r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()),
+            })));
+        }
+    }
+    for s in store.snoozes(cap_id, until.unwrap_or(Timestamp::MAX))? {
+        let f = &s.fact;
+        if in_range(f.at) {
+            events.push((f.at, 5, json!({
+                "at": rfc3339(f.at), "kind": "snooze", "finding": f.kind, "until": rfc3339(f.until),
+                "reason": f.reason, "ended_at": f.ended_at.map(rfc3339), "ended_reason": s.ended_reason,
+                "summary": format!("{} snoozed until {}: {}{}", f.kind, rfc3339(f.until), f.reason,
+                    s.ended_reason.as_ref().map(|r| format!(" (ended early: {r})")).unwrap_or_default()),
+            })));
+        }
+    }
+    for a in store.alerts_for(cap_id, &cap.guide)? {
+        if in_range(a.created_at) {
+            events.push((a.created_at, 6, json!({
+                "at": rfc3339(a.created_at), "kind": "alert", "alert_id": a.id, "finding": a.kind,
+                "subject": a.subject(), "state": a.state, "attempts": a.attempts,
+                "summary": format!("alert #{} {} for {}: {}", a.id, a.kind, a.subject(), a.state),
+            })));
+        }
+    }
+    events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    Ok(events.into_iter().map(|e| e.2).collect())
+}
+
+pub struct InferArgs<'a> {
+    pub target: &'a str,
+    pub name: &'a str,
+    pub aliases: &'a [String],
+    pub select: Option<&'a str>,
+    pub json: bool,
+}
+
+/// Run extraction and inference on one page, exactly as a check would.
+pub fn infer(args: InferArgs<'_>) -> Result<ExitCode> {
+    let url = if args.target.starts_with("http://") || args.target.starts_with("https://") {
+        url::Url::parse(args.target).with_context(|| format!("\"{}\" is not a URL", args.target))?
+    } else {
+        let p = Path::new(args.target.strip_prefix("file:").unwrap_or(args.target));
+        let abs = std::path::absolute(p).with_context(|| format!("bad path {}", p.display()))?;
+        if !abs.exists() {
+            bail!(
+                "no file {}; pass a local file or an http(s) URL",
+                abs.display()
+            );
+        }
+        url::Url::from_file_path(&abs).map_err(|_| anyhow::anyhow!("bad path {}", abs.display()))?
+    };
+    let select = args.select.unwrap_or(Selection::default_select());
+    let selection = Selection::new(select, &[]).map_err(|e| anyhow::anyhow!("--select: {e}"))?;
+    let fetcher = Fetcher::new(Default::default())?;
+    let fetched = runtime()?.block_on(fetcher.fetch(&url, &Validators::default()));
+    let body = match (&fetched.outcome, fetched.body) {
+        (Outcome::Ok, Some(b)) => b,
+        (o, _) => bail!("cannot read {url}: {o}"),
+    };
+    let body = pipeline::to_utf8(&body, fetched.content_type.as_deref());
+    let kind = extract::content_kind(fetched.content_type.as_deref(), url.path());
+    let page =
+        extract::extract(&body, kind, &selection).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    let subject = Subject {
+        name: args.name.to_string(),
+        aliases: args.aliases.to_vec(),
+    };
+    let inference = infer::infer(&page, &subject, &Vocabulary::default());
+    if args.json {
+        let evidence: Vec<Value> = inference
+            .evidence
+            .iter()
+            .map(|e| json!({"quote": e.quote, "rule": e.rule, "dimension": e.dimension, "value": e.value}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "stage": inference.status.stage,
+                "access": inference.status.access,
+                "regions": inference.status.regions,
+                "evidence": evidence,
+                "notes": inference.notes,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} on {url}:", args.name);
+    let st = &inference.status;
+    for (dim, value) in [
+        ("stage", st.stage.to_string()),
+        ("access", st.access.to_string()),
+        ("regions", st.regions.to_string()),
+    ] {
+        println!("  {dim:<8} {value}");
+        for e in inference
+            .evidence
+            .iter()
+            .filter(|e| e.dimension.as_str() == dim)
+        {
+            println!("           “{}”", excerpt(&e.quote, 200));
+            println!("           rule: {}", e.rule);
+        }
+    }
+    for n in &inference.notes {
+        println!("  note: {n}");
+    }
+    if st.stage == Stage::Unknown && inference.evidence.is_empty() {
+        println!(
+            "  nothing on this page states a status for \"{}\"; check the name and aliases, or --select",
+            args.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

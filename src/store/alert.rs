@@ -1,0 +1,317 @@
+//! The outbox: `alert`, `delivery` and `delivery_attempt`. An alert row and
+//! its delivery rows are written in one transaction before anything is sent;
+//! a delivery is marked sent only after the channel accepted it.
+
+use super::{Result, Store, ms, ts};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+/// An alert to queue.
+#[derive(Debug, Clone)]
+pub struct NewAlert<'a> {
+    pub dedupe_key: &'a str,
+    pub kind: &'a str,
+    pub subject_kind: &'a str,
+    pub subject_id: &'a str,
+    pub guide_id: &'a str,
+    pub payload: &'a Value,
+    pub resolves: Option<i64>,
+    /// Delivery targets: `email:ADDRESS` or `webhook`.
+    pub targets: &'a [String],
+}
+
+/// A saved alert with its derived delivery state.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub guide_id: String,
+    pub created_at: Timestamp,
+    pub payload: Value,
+    pub resolves: Option<i64>,
+    pub resolved_at: Option<Timestamp>,
+    /// `pending` (not yet sent, or no channel), `sent` (every target took
+    /// it), `failed` (the last attempt failed; it will be retried).
+    pub state: String,
+    pub attempts: i64,
+    pub targets: Vec<DeliveryRow>,
+}
+
+impl AlertRow {
+    /// `capability:ID` or `guide:ID`.
+    pub fn subject(&self) -> String {
+        format!("{}:{}", self.subject_kind, self.subject_id)
+    }
+}
+
+/// One target of an alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRow {
+    pub target: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// One delivery attempt, kept for `capwatch alerts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRow {
+    pub alert_id: i64,
+    pub target: String,
+    pub at: Timestamp,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+const ALERT_SELECT: &str = "SELECT id, dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves, resolved_at FROM alert";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    let payload: String = r.get(7)?;
+    Ok(AlertRow {
+        id: r.get(0)?,
+        dedupe_key: r.get(1)?,
+        kind: r.get(2)?,
+        subject_kind: r.get(3)?,
+        subject_id: r.get(4)?,
+        guide_id: r.get(5)?,
+        created_at: ts(r.get(6)?),
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        resolves: r.get(8)?,
+        resolved_at: r.get::<_, Option<i64>>(9)?.map(ts),
+        state: String::new(),
+        attempts: 0,
+        targets: Vec::new(),
+    })
+}
+
+impl Store {
+    /// Queue an alert unless one with the same dedupe key exists. Returns the
+    /// new id, or None when it was already queued.
+    pub fn queue_alert(&mut self, a: &NewAlert<'_>, now: Timestamp) -> Result<Option<i64>> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO alert (dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                a.dedupe_key,
+                a.kind,
+                a.subject_kind,
+                a.subject_id,
+                a.guide_id,
+                ms(now),
+                a.payload.to_string(),
+                a.resolves
+            ],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let id = tx.last_insert_rowid();
+        for t in a.targets {
+            tx.execute(
+                "INSERT OR IGNORE INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
+                params![id, t, ms(now)],
+            )?;
+        }
+        if let Some(r) = a.resolves {
+            tx.execute(
+                "UPDATE alert SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+                params![r, ms(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(id))
+    }
+
+    /// Add delivery targets to every alert not yet delivered to them (a
+    /// channel configured after alerts were queued).
+    pub fn ensure_targets(
+        &mut self,
+        alert_id: i64,
+        targets: &[String],
+        now: Timestamp,
+    ) -> Result<()> {
+        for t in targets {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
+                params![alert_id, t, ms(now)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Unresolved alerts (not "resolved" notices) for a subject.
+    pub fn open_alerts(&self, subject_kind: &str, subject_id: &str) -> Result<Vec<AlertRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ALERT_SELECT} WHERE subject_kind = ?1 AND subject_id = ?2 AND resolved_at IS NULL AND kind != 'resolved' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![subject_kind, subject_id], alert_row)?;
+        let mut out: Vec<AlertRow> = rows.collect::<rusqlite::Result<_>>()?;
+        for a in &mut out {
+            self.fill_delivery(a)?;
+        }
+        Ok(out)
+    }
+
+    /// Every unresolved alert.
+    pub fn all_open_alerts(&self) -> Result<Vec<AlertRow>> {
+        self.alerts_where("resolved_at IS NULL AND kind != 'resolved'", [])
+    }
+
+    /// Every alert, oldest first; with `pending_only`, those not yet sent everywhere.
+    pub fn alerts(&self, pending_only: bool) -> Result<Vec<AlertRow>> {
+        let all = self.alerts_where("1 = 1", [])?;
+        Ok(all
+            .into_iter()
+            .filter(|a| !pending_only || a.state != "sent")
+            .collect())
+    }
+
+    /// Alerts about a capability or its guide.
+    pub fn alerts_for(&self, capability_id: &str, guide_id: &str) -> Result<Vec<AlertRow>> {
+        self.alerts_where(
+            "(subject_kind = 'capability' AND subject_id = ?1) OR (subject_kind = 'guide' AND subject_id = ?2)",
+            params![capability_id, guide_id],
+        )
+    }
+
+    pub fn alert(&self, id: i64) -> Result<Option<AlertRow>> {
+        let mut a = self
+            .conn
+            .query_row(&format!("{ALERT_SELECT} WHERE id = ?1"), [id], alert_row)
+            .optional()?;
+        if let Some(a) = &mut a {
+            self.fill_delivery(a)?;
+        }
+        Ok(a)
+    }
+
+    fn alerts_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<AlertRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{ALERT_SELECT} WHERE {cond} ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(p, alert_row)?;
+        let mut out: Vec<AlertRow> = rows.collect::<rusqlite::Result<_>>()?;
+        for a in &mut out {
+            self.fill_delivery(a)?;
+        }
+        Ok(out)
+    }
+
+    fn fill_delivery(&self, a: &mut AlertRow) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT target, state, attempts, next_attempt_at, sent_at, last_error, message_id
+             FROM delivery WHERE alert_id = ?1 ORDER BY target",
+        )?;
+        let rows = stmt.query_map([a.id], |r| {
+            Ok(DeliveryRow {
+                target: r.get(0)?,
+                state: r.get(1)?,
+                attempts: r.get(2)?,
+                next_attempt_at: ts(r.get(3)?),
+                sent_at: r.get::<_, Option<i64>>(4)?.map(ts),
+                last_error: r.get(5)?,
+                message_id: r.get(6)?,
+            })
+        })?;
+        a.targets = rows.collect::<rusqlite::Result<_>>()?;
+        a.attempts = a.targets.iter().map(|t| t.attempts).sum();
+        a.state = if a.targets.is_empty() {
+            "pending"
+        } else if a.targets.iter().all(|t| t.state == "sent") {
+            "sent"
+        } else if a.targets.iter().any(|t| t.state == "failed") {
+            "failed"
+        } else {
+            "pending"
+        }
+        .to_string();
+        Ok(())
+    }
+
+    /// Deliveries due at `now`: (alert, target).
+    pub fn due_deliveries(&self, now: Timestamp) -> Result<Vec<(AlertRow, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT alert_id, target FROM delivery WHERE state != 'sent' AND next_attempt_at <= ?1 ORDER BY alert_id, target",
+        )?;
+        let pairs: Vec<(i64, String)> = stmt
+            .query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(pairs.len());
+        for (id, target) in pairs {
+            if let Some(a) = self.alert(id)? {
+                out.push((a, target));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record one attempt: sent (with its Message-ID) or failed (retry at `retry_at`).
+    pub fn record_attempt(
+        &mut self,
+        alert_id: i64,
+        target: &str,
+        at: Timestamp,
+        result: std::result::Result<Option<&str>, &str>,
+        retry_at: Timestamp,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        match result {
+            Ok(message_id) => {
+                tx.execute(
+                    "UPDATE delivery SET state = 'sent', attempts = attempts + 1, sent_at = ?3, last_error = NULL,
+                        message_id = coalesce(?4, message_id)
+                     WHERE alert_id = ?1 AND target = ?2",
+                    params![alert_id, target, ms(at), message_id],
+                )?;
+            }
+            Err(e) => {
+                tx.execute(
+                    "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
+                     WHERE alert_id = ?1 AND target = ?2",
+                    params![alert_id, target, e, ms(retry_at)],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO delivery_attempt (alert_id, target, at, ok, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![alert_id, target, ms(at), result.is_ok(), result.err()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every attempt for an alert, oldest first.
+    pub fn attempts(&self, alert_id: i64) -> Result<Vec<AttemptRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT alert_id, target, at, ok, error FROM delivery_attempt WHERE alert_id = ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map([alert_id], |r| {
+            Ok(AttemptRow {
+                alert_id: r.get(0)?,
+                target: r.get(1)?,
+                at: ts(r.get(2)?),
+                ok: r.get(3)?,
+                error: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Mark an alert's finding as cleared without a notice (e.g. it was never sent).
+    pub fn mark_resolved(&self, alert_id: i64, at: Timestamp) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alert SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+            params![alert_id, ms(at)],
+        )?;
+        Ok(())
+    }
+}

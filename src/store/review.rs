@@ -1,0 +1,237 @@
+//! The `review`, `review_baseline` and `snooze` tables: what people recorded.
+
+use super::{Result, Store, StoreError, ms, ts};
+use crate::evaluate::{FindingKind, ReviewFact, SnoozeFact};
+use crate::model::Dimension;
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeMap;
+
+/// What a review is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Capability(&'a str),
+    Guide(&'a str),
+}
+
+/// A saved review.
+#[derive(Debug, Clone)]
+pub struct ReviewRow {
+    pub id: i64,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub at: Timestamp,
+    pub by: String,
+    pub note: Option<String>,
+}
+
+/// A saved snooze.
+#[derive(Debug, Clone)]
+pub struct SnoozeRow {
+    pub capability_id: String,
+    pub fact: SnoozeFact,
+    pub ended_reason: Option<String>,
+}
+
+impl Store {
+    /// Record a review of a capability or guide at `at`, and re-baseline the
+    /// given sources on the snapshot current now. Returns the review id.
+    pub fn record_review(
+        &mut self,
+        subject: Subject<'_>,
+        source_ids: &[String],
+        by: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<i64> {
+        let (kind, id) = match subject {
+            Subject::Capability(id) => ("capability", id),
+            Subject::Guide(id) => ("guide", id),
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO review (subject_kind, subject_id, at, by, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kind, id, ms(at), by, note],
+        )?;
+        let review = tx.last_insert_rowid();
+        for sid in source_ids {
+            let snap: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    [sid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "INSERT INTO review_baseline (review_id, source_id, snapshot_id) VALUES (?1, ?2, ?3)",
+                params![review, sid, snap],
+            )?;
+        }
+        tx.commit()?;
+        Ok(review)
+    }
+
+    /// Reviews that apply to a capability (its own and its guide's) up to `until`.
+    pub fn reviews_for(
+        &self,
+        capability_id: &str,
+        guide_id: &str,
+        until: Timestamp,
+    ) -> Result<Vec<ReviewFact>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at, by, note, subject_kind FROM review
+             WHERE ((subject_kind = 'capability' AND subject_id = ?1) OR (subject_kind = 'guide' AND subject_id = ?2))
+               AND at <= ?3
+             ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map(params![capability_id, guide_id, ms(until)], |r| {
+            Ok(ReviewFact {
+                id: r.get(0)?,
+                at: ts(r.get(1)?),
+                by: r.get(2)?,
+                note: r.get(3)?,
+                of_guide: r.get::<_, String>(4)? == "guide",
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Reviews of a guide itself, up to `until`.
+    pub fn guide_reviews(&self, guide_id: &str, until: Timestamp) -> Result<Vec<ReviewRow>> {
+        self.reviews_where(
+            "subject_kind = 'guide' AND subject_id = ?1 AND at <= ?2",
+            params![guide_id, ms(until)],
+        )
+    }
+
+    /// Every review, newest first (for the HTTP surface and history).
+    pub fn all_reviews(&self) -> Result<Vec<ReviewRow>> {
+        self.reviews_where("1 = 1", [])
+    }
+
+    fn reviews_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<ReviewRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, subject_kind, subject_id, at, by, note FROM review WHERE {cond} ORDER BY at DESC, id DESC"
+        ))?;
+        let rows = stmt.query_map(p, |r| {
+            Ok(ReviewRow {
+                id: r.get(0)?,
+                subject_kind: r.get(1)?,
+                subject_id: r.get(2)?,
+                at: ts(r.get(3)?),
+                by: r.get(4)?,
+                note: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The snapshot of `source_id` recorded as reviewed by `review_id`.
+    pub fn review_baseline(&self, review_id: i64, source_id: &str) -> Result<Option<Option<i64>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT snapshot_id FROM review_baseline WHERE review_id = ?1 AND source_id = ?2",
+                params![review_id, source_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Silence one finding kind of a capability until `until`.
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+    pub fn record_snooze(
+        &mut self,
+        capability_id: &str,
+        kind: FindingKind,
+        at: Timestamp,
+        until: Timestamp,
+        reason: &str,
+        seen_snapshots: &BTreeMap<String, Option<i64>>,
+        seen_drift: &[Dimension],
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO snooze (capability_id, kind, at, until, reason, seen_snapshot, seen_drift)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                capability_id,
+                kind.as_str(),
+                ms(at),
+                ms(until),
+                reason,
+                serde_json::to_string(seen_snapshots).expect("serialize"),
+                serde_json::to_string(seen_drift).expect("serialize"),
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Mark a snooze as ended early (a new change or drift), once.
+    pub fn end_snooze(&self, id: i64, at: Timestamp, reason: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE snooze SET ended_at = ?2, ended_reason = ?3 WHERE id = ?1 AND ended_at IS NULL",
+            params![id, ms(at), reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Snoozes of a capability set at or before `until`, oldest first.
+    pub fn snoozes(&self, capability_id: &str, until: Timestamp) -> Result<Vec<SnoozeRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, at, until, reason, seen_snapshot, seen_drift, ended_at, ended_reason
+             FROM snooze WHERE capability_id = ?1 AND at <= ?2 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map(params![capability_id, ms(until)], |r| {
+            let kind: String = r.get(1)?;
+            let seen: String = r.get(5)?;
+            let drift: String = r.get(6)?;
+            Ok(SnoozeRow {
+                capability_id: capability_id.to_string(),
+                fact: SnoozeFact {
+                    id: r.get(0)?,
+                    kind: kind.parse().unwrap_or(FindingKind::SourceChanged),
+                    at: ts(r.get(2)?),
+                    until: ts(r.get(3)?),
+                    reason: r.get(4)?,
+                    seen_snapshots: serde_json::from_str(&seen).unwrap_or_default(),
+                    seen_drift: serde_json::from_str(&drift).unwrap_or_default(),
+                    ended_at: r.get::<_, Option<i64>>(7)?.map(ts),
+                },
+                ended_reason: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The guide's date as read from its page, and when the page was read.
+    pub fn guide_page_date(&self, guide_id: &str) -> Result<Option<jiff::civil::Date>> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT page_validated_on FROM guide WHERE id = ?1",
+                [guide_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(v.and_then(|s| s.parse().ok()))
+    }
+
+    /// Remember what the guide's page said (date found, or why not).
+    pub fn set_guide_page(
+        &self,
+        guide_id: &str,
+        date: Option<jiff::civil::Date>,
+        outcome: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE guide SET page_validated_on = coalesce(?2, page_validated_on), page_outcome = ?3, page_checked_at = ?4 WHERE id = ?1",
+            params![guide_id, date.map(|d| d.to_string()), outcome, ms(at)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no guide \"{guide_id}\"")));
+        }
+        Ok(())
+    }
+}
