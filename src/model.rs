@@ -159,7 +159,9 @@ impl Status {
         if observed.access != Access::Unknown && observed.access != self.access {
             out.push(Dimension::Access);
         }
-        if observed.regions.is_known() && self.regions.is_known() && observed.regions != self.regions
+        if observed.regions.is_known()
+            && self.regions.is_known()
+            && observed.regions != self.regions
         {
             out.push(Dimension::Regions);
         }
