@@ -241,6 +241,11 @@ fn looks_binary(body: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 // Block builder: collapses whitespace, records link ranges, emits blocks.
 
+/// Byte ranges of link text within a block's text.
+type Spans = Vec<(usize, usize)>;
+/// One table cell's text and link ranges.
+type Cell = (String, Spans);
+
 #[derive(Default)]
 struct Builder {
     blocks: Vec<Block>,
@@ -580,7 +585,7 @@ impl HtmlWalker<'_> {
 
     /// One `tr`: each cell flattened and trimmed, joined with ` | `.
     fn table_row(&self, tr: ElementRef<'_>, ctx: Ctx, b: &mut Builder) {
-        let mut cells: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+        let mut cells: Vec<Cell> = Vec::new();
         for cell in tr.child_elements() {
             if self.skipped(cell) {
                 continue;
@@ -609,7 +614,7 @@ fn text_node(t: &str, ctx: Ctx, b: &mut Builder) {
 }
 
 /// Join non-empty cells with ` | `, shifting their link ranges.
-fn join_cells(cells: Vec<(String, Vec<(usize, usize)>)>) -> (String, Vec<(usize, usize)>) {
+fn join_cells(cells: Vec<Cell>) -> (String, Vec<(usize, usize)>) {
     let mut text = String::new();
     let mut links = Vec::new();
     for (cell, cell_links) in cells.into_iter().filter(|(t, _)| !t.is_empty()) {
@@ -844,7 +849,7 @@ struct MdConverter {
     code: bool,
     image_depth: usize,
     html_block: Option<String>,
-    row: Option<Vec<(String, Vec<(usize, usize)>)>>,
+    row: Option<Vec<Cell>>,
 }
 
 impl MdConverter {
