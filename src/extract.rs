@@ -279,16 +279,14 @@ impl Builder {
         ) {
             return;
         }
-        if self.pending_space {
-            self.buf.push(' ');
-        } else if self.pending_boundary
+        let word_boundary = self.pending_boundary
             && self
                 .buf
                 .chars()
                 .next_back()
                 .is_some_and(char::is_alphanumeric)
-            && c.is_alphanumeric()
-        {
+            && c.is_alphanumeric();
+        if self.pending_space || word_boundary {
             self.buf.push(' ');
         }
         self.pending_space = false;
