@@ -39,9 +39,7 @@ pub fn parse_time(s: &str, end_of_day: bool) -> Result<Timestamp> {
     )
 }
 
-fn rfc3339(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+use super::rfc3339;
 
 /// One status row for machines (the DESIGN contract plus extras).
 pub fn status_json(a: &Assessment) -> Value {
