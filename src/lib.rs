@@ -16,5 +16,6 @@ pub mod model;
 pub mod notify;
 pub mod outbox;
 pub mod pipeline;
+pub mod report;
 pub mod schedule;
 pub mod store;

@@ -5,12 +5,7 @@
 mod review;
 mod status;
 
-pub use status::{parse_time, status_json, timeline};
-
-/// A time as RFC 3339 with milliseconds, UTC.
-pub fn rfc3339(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+use crate::report::{parse_time, rfc3339};
 
 use crate::config::{self, Registry, Source};
 use crate::fetch::{FetchSettings, Fetcher};

@@ -125,7 +125,7 @@ pub fn snooze(path: &Path, args: SnoozeArgs<'_>) -> Result<ExitCode> {
         );
     };
     let kind: FindingKind = args.kind.parse().map_err(anyhow::Error::msg)?;
-    let until = super::parse_time(args.until, true)?;
+    let until = super::parse_time(args.until, true).map_err(anyhow::Error::msg)?;
     if until <= now {
         bail!(
             "--until {} is in the past; give a date within the next {MAX_SNOOZE_DAYS} days",
