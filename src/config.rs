@@ -967,7 +967,7 @@ fn check_selector(css: &str) -> Result<(), String> {
     }
     scraper::Selector::parse(css).map(|_| ()).map_err(|e| {
         let why = e.to_string();
-        let why = why.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("syntax error").trim().to_string();
+        let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("syntax error").trim().to_string();
         format!("CSS selector `{css}` is not valid ({why}); write e.g. \"main\", \"article.docs\" or \"#content\"")
     })
 }
