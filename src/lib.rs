@@ -18,4 +18,5 @@ pub mod outbox;
 pub mod pipeline;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod store;

@@ -3,6 +3,7 @@
 //! The only place besides `main` that uses `anyhow`.
 
 mod review;
+mod serve;
 mod status;
 
 use crate::report::{parse_time, rfc3339};
@@ -140,6 +141,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The HTTP server alone: dashboard, JSON API, Atom feed, metrics.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Unified diff between two versions of a source (default: its latest change).
     Diff {
         /// The source id.
@@ -192,6 +198,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Alerts { pending, json } => review::alerts(&cli.config, pending, json),
         Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
+        Command::Serve { listen } => serve::serve(&cli.config, listen),
         Command::Status {
             json,
             fail_on_findings,

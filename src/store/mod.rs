@@ -10,6 +10,7 @@ mod change;
 mod check;
 mod claim;
 mod facts;
+pub mod metrics;
 mod observation;
 mod registry;
 mod review;

@@ -1,0 +1,351 @@
+//! Serve stage: the HTTP surface over the store (axum).
+//!
+//! In: the registry (shared with the daemon, which swaps it on reload) and the
+//! SQLite file. Out: a JSON API under `/api/v1/`, a server-rendered dashboard
+//! (`/`, `/capabilities/{id}`, `/changes/{id}`), Atom feeds, Prometheus
+//! metrics and `/healthz`. Everything is read-only except `POST
+//! /api/v1/reviews`, which exists only when an API token is configured.
+//!
+//! Every request does its database work on a blocking thread with its own
+//! read-only connection (taken from a small pool), so it never holds up the
+//! async threads, and in WAL mode it never blocks the daemon's writes.
+
+mod api;
+mod dashboard;
+mod feed;
+pub mod html;
+mod metrics;
+
+use crate::config::Registry;
+use crate::pipeline::PipelineError;
+use crate::store::{Store, StoreError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Idle read-only connections kept for reuse.
+const POOL_IDLE: usize = 8;
+
+/// What every request handler shares: the registry, the database path, the
+/// optional API token, and a few idle read-only connections.
+#[derive(Clone)]
+pub struct ServeState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Arc<RwLock<Registry>>,
+    db: PathBuf,
+    api_token: Option<String>,
+    pool: Mutex<Vec<Store>>,
+}
+
+impl std::fmt::Debug for ServeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeState")
+            .field("db", &self.inner.db)
+            .field(
+                "api_token",
+                &self.inner.api_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServeState {
+    /// `api_token` (from `CAPWATCH_API_TOKEN`) enables `POST /api/v1/reviews`;
+    /// None or an empty token leaves the server read-only.
+    pub fn new(registry: Arc<RwLock<Registry>>, db: PathBuf, api_token: Option<String>) -> Self {
+        ServeState {
+            inner: Arc::new(Inner {
+                registry,
+                db,
+                api_token: api_token.filter(|t| !t.is_empty()),
+                pool: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The database this server reads.
+    pub fn db(&self) -> &Path {
+        &self.inner.db
+    }
+
+    /// Whether the write endpoints exist.
+    pub fn writable(&self) -> bool {
+        self.inner.api_token.is_some()
+    }
+
+    fn token(&self) -> Option<&str> {
+        self.inner.api_token.as_deref()
+    }
+
+    /// Run `f` on a blocking thread with a read-only connection and the
+    /// current registry. The registry lock is held only by this request's
+    /// thread while it reads; a reload waits for at most one request.
+    async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Registry) -> Result<T, Error> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = state.take_store()?;
+            let result = {
+                let reg = state
+                    .inner
+                    .registry
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner());
+                f(&store, &reg)
+            };
+            state.give_back(store);
+            result
+        })
+        .await
+        .map_err(|e| Error::internal(format!("request task failed: {e}")))?
+    }
+
+    /// Run `f` on a blocking thread with a writable connection (reviews only).
+    async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Registry) -> Result<T, Error> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = Store::open(&state.inner.db)?;
+            let reg = state
+                .inner
+                .registry
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            f(&mut store, &reg)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("request task failed: {e}")))?
+    }
+
+    fn take_store(&self) -> Result<Store, Error> {
+        // The pool lock is held only to pop or push: never across a query.
+        let pooled = self
+            .inner
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        match pooled {
+            Some(s) => Ok(s),
+            None => Ok(Store::open_read_only(&self.inner.db)?),
+        }
+    }
+
+    fn give_back(&self, store: Store) {
+        let mut pool = self.inner.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_IDLE {
+            pool.push(store);
+        }
+    }
+}
+
+/// The whole HTTP surface. `POST /api/v1/reviews` is registered only when
+/// the state holds an API token.
+pub fn router(state: ServeState) -> Router {
+    let mut app = Router::new()
+        .route("/", get(dashboard::index))
+        .route("/capabilities/{id}", get(dashboard::capability))
+        .route("/changes/{id}", get(dashboard::change))
+        .route("/feed.atom", get(feed::all))
+        .route("/guides/{id}/feed.atom", get(feed::guide))
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(metrics::healthz))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/capabilities", get(api::capabilities))
+        .route("/api/v1/capabilities/{id}", get(api::capability))
+        .route("/api/v1/capabilities/{id}/history", get(api::history))
+        .route("/api/v1/guides", get(api::guides))
+        .route("/api/v1/sources/{id}/changes", get(api::source_changes))
+        .route("/api/v1/changes/{id}", get(api::change));
+    if state.writable() {
+        app = app.route(
+            "/api/v1/reviews",
+            post(api::review).layer(DefaultBodyLimit::max(64 * 1024)),
+        );
+    }
+    app.fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves; requests in flight are finished first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ServeState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let e = Error::not_found(format!("nothing at {}", uri.path()));
+    if uri.path().starts_with("/api/") {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+/// A failed request: the status and one plain sentence.
+#[derive(Debug)]
+pub(crate) struct Error {
+    status: StatusCode,
+    message: String,
+}
+
+impl Error {
+    fn new(status: StatusCode, message: impl Into<String>) -> Error {
+        Error {
+            status,
+            message: message.into(),
+        }
+    }
+    fn not_found(m: impl Into<String>) -> Error {
+        Error::new(StatusCode::NOT_FOUND, m)
+    }
+    fn bad_request(m: impl Into<String>) -> Error {
+        Error::new(StatusCode::BAD_REQUEST, m)
+    }
+    fn internal(m: impl Into<String>) -> Error {
+        Error::new(StatusCode::INTERNAL_SERVER_ERROR, m)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(m) => Error::not_found(m),
+            e @ StoreError::Open { .. } => {
+                Error::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e => Error::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<PipelineError> for Error {
+    fn from(e: PipelineError) -> Error {
+        match e {
+            PipelineError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn log_failure(e: &Error) {
+    if e.status.is_server_error() {
+        tracing::warn!(http_status = e.status.as_u16(), error = %e.message, "request failed");
+    }
+}
+
+/// An error answered as JSON `{"error": "…"}`.
+pub(crate) struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        log_failure(&self.0);
+        let body = serde_json::json!({ "error": self.0.message });
+        (self.0.status, axum::Json(body)).into_response()
+    }
+}
+
+/// An error answered as a small HTML page.
+pub(crate) struct PageError(Error);
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        log_failure(&self.0);
+        let title = format!(
+            "{} {}",
+            self.0.status.as_u16(),
+            self.0.status.canonical_reason().unwrap_or("")
+        );
+        let body = format!(
+            "<p>{}</p><p><a href=\"/\">Back to the dashboard</a></p>",
+            html::esc(&self.0.message)
+        );
+        (self.0.status, dashboard::page(&title, &body)).into_response()
+    }
+}
+
+/// The scheme and host this request was addressed to, for absolute links in
+/// feeds; empty (relative links) when the Host header looks wrong.
+fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        });
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    match host {
+        Some(h) => format!("{}://{h}", if https { "https" } else { "http" }),
+        None => String::new(),
+    }
+}
+
+/// Parse `since`/`until`/`as_of` query values (RFC 3339, a date, or "now").
+fn query_time(
+    name: &str,
+    v: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<jiff::Timestamp>, Error> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => crate::report::parse_time(s, end_of_day)
+            .map(Some)
+            .map_err(|e| Error::bad_request(format!("{name}: {e}"))),
+    }
+}

@@ -1,0 +1,293 @@
+//! Read-only aggregate queries for the HTTP surface: counters and histograms
+//! for `/metrics`, a liveness probe, and the latest changes, observations and
+//! alerts for the Atom feed (newest first, bounded, using the indexes).
+
+use super::claim::parse_status;
+use super::{ChangeRow, ObservationRow, Result, SnapshotRow, Store, ts};
+use jiff::Timestamp;
+use rusqlite::params;
+use serde_json::Value;
+
+/// Fetch durations as a cumulative histogram.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DurationHistogram {
+    /// Checks that took at most each bound, in the order of the bounds given.
+    pub cumulative: Vec<i64>,
+    pub count: i64,
+    pub sum_ms: i64,
+}
+
+/// An alert as the feed shows it.
+#[derive(Debug, Clone)]
+pub struct FeedAlert {
+    pub id: i64,
+    pub kind: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub guide_id: String,
+    pub created_at: Timestamp,
+    pub payload: Value,
+}
+
+impl Store {
+    /// A cheap query that fails when the file is not a capwatch database.
+    pub fn ping(&self) -> Result<()> {
+        self.conn
+            .query_row("SELECT count(*) FROM source", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
+
+    /// Checks per outcome kind (`ok`, `not_modified`, `http_error`, `network`…).
+    pub fn check_outcome_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT outcome, count(*) FROM \"check\" GROUP BY outcome ORDER BY outcome",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How long checks took, bucketed at `bounds_ms` (ascending).
+    pub fn check_duration_histogram(&self, bounds_ms: &[i64]) -> Result<DurationHistogram> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT duration_ms, count(*) FROM \"check\" GROUP BY duration_ms ORDER BY duration_ms",
+        )?;
+        let mut h = DurationHistogram {
+            cumulative: vec![0; bounds_ms.len()],
+            ..Default::default()
+        };
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (d, n): (i64, i64) = (r.get(0)?, r.get(1)?);
+            h.count += n;
+            h.sum_ms += d * n;
+            for (slot, bound) in h.cumulative.iter_mut().zip(bounds_ms) {
+                if d <= *bound {
+                    *slot += n;
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Rows in a table the HTTP surface counts: `change` or `snapshot`.
+    pub fn count_rows(&self, table: CountedTable) -> Result<i64> {
+        let sql = match table {
+            CountedTable::Change => "SELECT count(*) FROM change",
+            CountedTable::Snapshot => "SELECT count(*) FROM snapshot",
+            CountedTable::Review => "SELECT count(*) FROM review",
+        };
+        Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+    }
+
+    /// The time of the latest check of any source.
+    pub fn last_check_at(&self) -> Result<Option<Timestamp>> {
+        let v: Option<i64> = self
+            .conn
+            .query_row("SELECT max(at) FROM \"check\"", [], |r| r.get(0))?;
+        Ok(v.map(ts))
+    }
+
+    /// Alerts per delivery state (`pending`, `sent`, `failed`), derived the
+    /// same way as [`Store::alerts`]: no target or any target waiting is
+    /// pending, every target sent is sent, a failed target is failed.
+    pub fn alert_state_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT st, count(*) FROM (
+                SELECT CASE
+                    WHEN count(d.target) = 0 THEN 'pending'
+                    WHEN sum(d.state = 'sent') = count(d.target) THEN 'sent'
+                    WHEN sum(d.state = 'failed') > 0 THEN 'failed'
+                    ELSE 'pending' END AS st
+                FROM alert a LEFT JOIN delivery d ON d.alert_id = a.id
+                GROUP BY a.id)
+             GROUP BY st ORDER BY st",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest `limit` changes of the given sources, newest first.
+    pub fn recent_changes(&self, source_ids: &[String], limit: usize) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.source_id, c.at, c.added, c.removed,
+                    f.id, f.seq, f.hash, f.at, t.id, t.seq, t.hash, t.at
+             FROM change c JOIN snapshot f ON f.id = c.from_snapshot JOIN snapshot t ON t.id = c.to_snapshot
+             WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2",
+        )?;
+        let mut out = Vec::new();
+        for sid in source_ids {
+            let rows = stmt.query_map(params![sid, limit as i64], |r| {
+                let snap = |base: usize| -> rusqlite::Result<SnapshotRow> {
+                    Ok(SnapshotRow {
+                        id: r.get(base)?,
+                        source_id: sid.clone(),
+                        seq: r.get(base + 1)?,
+                        hash: r.get(base + 2)?,
+                        at: ts(r.get(base + 3)?),
+                    })
+                };
+                Ok(ChangeRow {
+                    id: r.get(0)?,
+                    source_id: r.get(1)?,
+                    at: ts(r.get(2)?),
+                    added: r.get(3)?,
+                    removed: r.get(4)?,
+                    from: snap(5)?,
+                    to: snap(9)?,
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|c| std::cmp::Reverse((c.at, c.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The latest `limit` observations of the given capabilities, newest first.
+    pub fn recent_observations(
+        &self,
+        capability_ids: &[String],
+        limit: usize,
+    ) -> Result<Vec<ObservationRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes
+             FROM observation WHERE capability_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+        )?;
+        let mut out = Vec::new();
+        for cid in capability_ids {
+            let rows = stmt.query_map(params![cid, limit as i64], |r| {
+                let stage: String = r.get(5)?;
+                let access: String = r.get(6)?;
+                let regions: String = r.get(7)?;
+                let evidence: String = r.get(8)?;
+                let notes: String = r.get(9)?;
+                Ok(ObservationRow {
+                    id: r.get(0)?,
+                    capability_id: r.get(1)?,
+                    source_id: r.get(2)?,
+                    snapshot_id: r.get(3)?,
+                    at: ts(r.get(4)?),
+                    status: parse_status(&stage, &access, &regions),
+                    evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                    notes: serde_json::from_str(&notes).unwrap_or_default(),
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|o| std::cmp::Reverse((o.at, o.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The latest `limit` alerts (of one guide, or all), newest first.
+    pub fn recent_alerts(&self, guide_id: Option<&str>, limit: usize) -> Result<Vec<FeedAlert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, subject_kind, subject_id, guide_id, created_at, payload FROM alert
+             WHERE ?1 IS NULL OR guide_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![guide_id, limit as i64], |r| {
+            let payload: String = r.get(6)?;
+            Ok(FeedAlert {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                subject_kind: r.get(2)?,
+                subject_id: r.get(3)?,
+                guide_id: r.get(4)?,
+                created_at: ts(r.get(5)?),
+                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Tables [`Store::count_rows`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedTable {
+    Change,
+    Snapshot,
+    Review,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::model::Outcome;
+    use crate::store::CheckInput;
+    use std::path::Path;
+
+    #[test]
+    fn counts_histogram_and_recent_rows() {
+        let reg = config::parse(
+            Path::new("/r/s.toml"),
+            r#"
+[[guide]]
+id = "g"
+title = "G"
+owners = ["o@example.com"]
+[[capability]]
+id = "c"
+guide = "g"
+name = "C"
+claim = { stage = "beta" }
+  [[capability.source]]
+  url = "https://example.com/"
+"#,
+        )
+        .unwrap();
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_registry(&reg, ts(0)).unwrap();
+        s.ping().unwrap();
+        let check = |s: &mut Store, t: i64, outcome: Outcome, body: Option<(&str, &str)>, d| {
+            s.record_check(&CheckInput {
+                source_id: "c",
+                at: ts(t),
+                outcome,
+                http_status: Some(200),
+                duration_ms: d,
+                content: body,
+                validators: None,
+            })
+            .unwrap();
+        };
+        check(&mut s, 1000, Outcome::Ok, Some(("a\n", "h1")), 40);
+        check(&mut s, 2000, Outcome::Ok, Some(("b\n", "h2")), 120);
+        check(&mut s, 3000, Outcome::Http(500), None, 2000);
+        let outcomes = s.check_outcome_counts().unwrap();
+        assert_eq!(outcomes, vec![("http_error".into(), 1), ("ok".into(), 2)]);
+        let h = s.check_duration_histogram(&[50, 100, 1000, 5000]).unwrap();
+        assert_eq!(h.cumulative, vec![1, 1, 2, 3]);
+        assert_eq!((h.count, h.sum_ms), (3, 2160));
+        assert_eq!(s.count_rows(CountedTable::Change).unwrap(), 1);
+        assert_eq!(s.count_rows(CountedTable::Snapshot).unwrap(), 2);
+        assert_eq!(s.last_check_at().unwrap(), Some(ts(3000)));
+        let changes = s.recent_changes(&["c".into()], 10).unwrap();
+        assert_eq!((changes[0].from.seq, changes[0].to.seq), (1, 2));
+        assert!(s.recent_observations(&["c".into()], 5).unwrap().is_empty());
+        assert_eq!(s.alert_state_counts().unwrap(), vec![]);
+        let payload = serde_json::json!({"summary": "x"});
+        s.queue_alert(
+            &crate::store::NewAlert {
+                dedupe_key: "k",
+                kind: "drift",
+                subject_kind: "capability",
+                subject_id: "c",
+                guide_id: "g",
+                payload: &payload,
+                resolves: None,
+                targets: &["webhook".to_string()],
+            },
+            ts(4000),
+        )
+        .unwrap();
+        assert_eq!(s.alert_state_counts().unwrap(), vec![("pending".into(), 1)]);
+        assert_eq!(s.recent_alerts(Some("g"), 5).unwrap().len(), 1);
+        assert_eq!(s.recent_alerts(Some("other"), 5).unwrap().len(), 0);
+        assert_eq!(s.recent_alerts(None, 5).unwrap()[0].kind, "drift");
+    }
+}
