@@ -777,6 +777,9 @@ static PRE_GA_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+static NOW_BEFORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bnow\s+(?:[\w-]+\s+)?$").expect("valid regex"));
+
 static SUPERSEDED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:until (?:today|now|recently)|previously|formerly|used to|before today)\b")
         .expect("valid regex")
@@ -784,7 +787,7 @@ static SUPERSEDED: LazyLock<Regex> = LazyLock::new(|| {
 
 static PAST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:was|were|had been|originally|initially|launched|announced the launch of)\b",
+        r"(?i)\b(?:was|were|had been|originally|initially|first|launched|released|introduced|debuted|shipped|announced the launch of)\b",
     )
     .expect("valid regex")
 });
@@ -825,6 +828,10 @@ struct Hit {
     weak: bool,
     /// Registry phrase rather than built-in.
     registry: bool,
+    /// Past tense ("was launched as beta").
+    past: bool,
+    /// Present with "now" ("is now generally available").
+    now: bool,
 }
 
 /// Is the phrase at `hit` about the subject, given where the subject is named?
@@ -912,6 +919,20 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             || (h.value == Value::Stage(Stage::Ga) && h.kind != Kind::Weak)
     });
     hits.retain(|h| !(h.kind == Kind::Weak && h.value == Value::Stage(Stage::Ga) && other_stage));
+    // "X, first released as a beta, is now generally available": the "now"
+    // clause wins; the past-tense parts describe history.
+    let now_stage = hits
+        .iter()
+        .find(|h| h.now && !h.past && h.value.dimension() == Dimension::Stage)
+        .map(|h| h.value);
+    if let Some(now_value) = now_stage {
+        hits.retain(|h| !h.past);
+        for h in &mut hits {
+            if h.value.dimension() == Dimension::Stage && h.value != now_value && !h.now {
+                h.weak = true;
+            }
+        }
+    }
     // Stage words listed together define terms rather than state a status.
     let lists: Vec<(usize, usize)> = ENUMERATION
         .find_iter(s.text)
@@ -996,6 +1017,9 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
             let mut value = r.value;
             let mut kind = r.kind;
             let mut weak = r.kind == Kind::Weak;
+            let mut past = false;
+            let now =
+                NOW_BEFORE.is_match(before) || m.as_str().to_ascii_lowercase().contains("now ");
             match (r.value, r.kind) {
                 (Value::Stage(Stage::Ga), Kind::GaClaim | Kind::Weak) => {
                     if FUTURE.is_match(before) {
@@ -1013,6 +1037,7 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
                     }
                     if PAST.is_match(before) {
                         weak = true;
+                        past = true;
                     }
                 }
                 _ => {}
@@ -1024,6 +1049,8 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
                 kind,
                 weak,
                 registry,
+                past,
+                now,
             });
         }
     }
@@ -1083,6 +1110,8 @@ fn label_hit(value: Value, start: usize, end: usize) -> Hit {
         kind: Kind::Plain,
         weak: false,
         registry: false,
+        past: false,
+        now: false,
     }
 }
 
