@@ -228,7 +228,7 @@ pub fn queue(
             continue;
         }
         let was_sent = a.targets.iter().any(|t| t.state == "sent");
-        if !was_sent && !a.targets.is_empty() {
+        if !was_sent {
             // Nobody heard of it: withdraw quietly instead of sending two messages.
             store.mark_resolved(a.id, now)?;
             continue;

@@ -232,7 +232,11 @@ pub fn alerts(path: &Path, pending: bool, json_out: bool) -> Result<ExitCode> {
             a.subject(),
             summary
         );
-        if a.targets.is_empty() {
+        if a.state == "withdrawn" {
+            println!(
+                "       withdrawn: the finding cleared before anyone was told, so it was not sent"
+            );
+        } else if a.targets.is_empty() {
             println!(
                 "       no channel configured: add [email] or [webhook] to the registry to send it"
             );

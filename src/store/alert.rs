@@ -36,7 +36,8 @@ pub struct AlertRow {
     pub resolves: Option<i64>,
     pub resolved_at: Option<Timestamp>,
     /// `pending` (not yet sent, or no channel), `sent` (every target took
-    /// it), `failed` (the last attempt failed; it will be retried).
+    /// it), `failed` (the last attempt failed; it will be retried), or
+    /// `withdrawn` (its finding cleared before anyone was told; never sent).
     pub state: String,
     pub attempts: i64,
     pub targets: Vec<DeliveryRow>,
@@ -171,7 +172,7 @@ impl Store {
         let all = self.alerts_where("1 = 1", [])?;
         Ok(all
             .into_iter()
-            .filter(|a| !pending_only || a.state != "sent")
+            .filter(|a| !pending_only || matches!(a.state.as_str(), "pending" | "failed"))
             .collect())
     }
 
@@ -224,7 +225,12 @@ impl Store {
         })?;
         a.targets = rows.collect::<rusqlite::Result<_>>()?;
         a.attempts = a.targets.iter().map(|t| t.attempts).sum();
-        a.state = if a.targets.is_empty() {
+        let withdrawn = a.resolved_at.is_some()
+            && a.kind != "resolved"
+            && !a.targets.iter().any(|t| t.state == "sent");
+        a.state = if withdrawn {
+            "withdrawn"
+        } else if a.targets.is_empty() {
             "pending"
         } else if a.targets.iter().all(|t| t.state == "sent") {
             "sent"
@@ -240,7 +246,10 @@ impl Store {
     /// Deliveries due at `now`: (alert, target).
     pub fn due_deliveries(&self, now: Timestamp) -> Result<Vec<(AlertRow, String)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT alert_id, target FROM delivery WHERE state != 'sent' AND next_attempt_at <= ?1 ORDER BY alert_id, target",
+            "SELECT d.alert_id, d.target FROM delivery d JOIN alert a ON a.id = d.alert_id
+             WHERE d.state != 'sent' AND d.next_attempt_at <= ?1
+               AND (a.resolved_at IS NULL OR a.kind = 'resolved')
+             ORDER BY d.alert_id, d.target",
         )?;
         let pairs: Vec<(i64, String)> = stmt
             .query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
