@@ -126,7 +126,7 @@ pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
                 "Alerts in the outbox, by delivery state.",
             );
             let alerts = store.alert_state_counts()?;
-            for st in ["pending", "sent", "failed"] {
+            for st in ["pending", "sent", "failed", "withdrawn"] {
                 let n = alerts
                     .iter()
                     .find(|(k, _)| k == st)

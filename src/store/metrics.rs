@@ -87,13 +87,16 @@ impl Store {
         Ok(v.map(ts))
     }
 
-    /// Alerts per delivery state (`pending`, `sent`, `failed`), derived the
-    /// same way as [`Store::alerts`]: no target or any target waiting is
-    /// pending, every target sent is sent, a failed target is failed.
+    /// Alerts per delivery state (`pending`, `sent`, `failed`, `withdrawn`),
+    /// derived the same way as [`Store::alerts`]: a finding that cleared
+    /// before anyone was told is withdrawn, no target or any target waiting
+    /// is pending, every target sent is sent, a failed target is failed.
     pub fn alert_state_counts(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT st, count(*) FROM (
                 SELECT CASE
+                    WHEN a.resolved_at IS NOT NULL AND a.kind != 'resolved'
+                         AND coalesce(sum(d.state = 'sent'), 0) = 0 THEN 'withdrawn'
                     WHEN count(d.target) = 0 THEN 'pending'
                     WHEN sum(d.state = 'sent') = count(d.target) THEN 'sent'
                     WHEN sum(d.state = 'failed') > 0 THEN 'failed'
@@ -289,5 +292,11 @@ claim = { stage = "beta" }
         assert_eq!(s.recent_alerts(Some("g"), 5).unwrap().len(), 1);
         assert_eq!(s.recent_alerts(Some("other"), 5).unwrap().len(), 0);
         assert_eq!(s.recent_alerts(None, 5).unwrap()[0].kind, "drift");
+        s.mark_resolved(1, ts(5000)).unwrap();
+        assert_eq!(
+            s.alert_state_counts().unwrap(),
+            vec![("withdrawn".into(), 1)]
+        );
+        assert_eq!(s.alerts(false).unwrap()[0].state, "withdrawn");
     }
 }
