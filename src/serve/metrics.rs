@@ -51,7 +51,8 @@ pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
                 "counter",
                 "Checks of sources, by outcome.",
             );
-            let mut outcomes = store.check_outcome_counts()?;
+            let summary = store.check_summary(&BUCKETS_MS)?;
+            let mut outcomes = summary.by_outcome;
             for o in OUTCOMES {
                 if !outcomes.iter().any(|(k, _)| k == o) {
                     outcomes.push((o.to_string(), 0));
@@ -68,7 +69,7 @@ pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
                 "histogram",
                 "Time each check took to fetch and read its page.",
             );
-            let h = store.check_duration_histogram(&BUCKETS_MS)?;
+            let h = summary.durations;
             for (bound, n) in BUCKETS_MS.iter().zip(&h.cumulative) {
                 let _ = writeln!(
                     out,

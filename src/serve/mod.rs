@@ -28,8 +28,15 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Idle read-only connections kept for reuse.
-const POOL_IDLE: usize = 8;
+/// Database work in flight at once, and idle read-only connections kept:
+/// twice the cores, at least 4. More requests wait for a turn instead of
+/// opening connections that compete for the same cores.
+fn db_slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
+        .max(4)
+}
 
 /// What every request handler shares: the registry, the database path, the
 /// optional API token, and a few idle read-only connections.
@@ -43,6 +50,7 @@ struct Inner {
     db: PathBuf,
     api_token: Option<String>,
     pool: Mutex<Vec<Store>>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ServeState {
@@ -67,6 +75,7 @@ impl ServeState {
                 db,
                 api_token: api_token.filter(|t| !t.is_empty()),
                 pool: Mutex::new(Vec::new()),
+                slots: Arc::new(tokio::sync::Semaphore::new(db_slots())),
             }),
         }
     }
@@ -85,16 +94,26 @@ impl ServeState {
         self.inner.api_token.as_deref()
     }
 
-    /// Run `f` on a blocking thread with a read-only connection and the
-    /// current registry. The registry lock is held only by this request's
-    /// thread while it reads; a reload waits for at most one request.
+    /// Run `f` on a blocking thread with a read-only connection, inside one
+    /// read transaction (a consistent view), and the current registry. The
+    /// registry lock is a shared read lock held while `f` runs; a reload
+    /// waits for the requests in flight, never the other way round.
     async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Store, &Registry) -> Result<T, Error> + Send + 'static,
     {
         let state = self.clone();
+        let slot = self
+            .inner
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::internal(format!("request slots closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
+            // Held until the work is done, even if the client goes away.
+            let _slot = slot;
             let store = state.take_store()?;
             let result = {
                 let reg = state
@@ -146,8 +165,11 @@ impl ServeState {
     }
 
     fn give_back(&self, store: Store) {
+        if store.in_transaction() {
+            return;
+        }
         let mut pool = self.inner.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < POOL_IDLE {
+        if pool.len() < db_slots() {
             pool.push(store);
         }
     }

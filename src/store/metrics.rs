@@ -17,6 +17,13 @@ pub struct DurationHistogram {
     pub sum_ms: i64,
 }
 
+/// Checks counted by outcome, and their durations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSummary {
+    pub by_outcome: Vec<(String, i64)>,
+    pub durations: DurationHistogram,
+}
+
 /// An alert as the feed shows it.
 #[derive(Debug, Clone)]
 pub struct FeedAlert {
@@ -30,6 +37,36 @@ pub struct FeedAlert {
 }
 
 impl Store {
+    /// Run `f` inside one read transaction: every query sees the same
+    /// version of the database (a page never mixes before and after a
+    /// check), and the many small queries of a page skip taking the WAL read
+    /// lock one by one. Readers never block the writer in WAL mode.
+    pub fn read_consistent<T, E>(
+        &self,
+        f: impl FnOnce(&Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<super::StoreError>,
+    {
+        struct End<'a>(&'a rusqlite::Connection);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.execute_batch("COMMIT");
+            }
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| E::from(e.into()))?;
+        let _end = End(&self.conn);
+        f(self)
+    }
+
+    /// True while a transaction is open on this connection (a pooled
+    /// connection must not keep one: it would pin an old version of the WAL).
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
     /// A cheap query that fails when the file is not a capwatch database.
     pub fn ping(&self) -> Result<()> {
         self.conn
@@ -37,36 +74,36 @@ impl Store {
         Ok(())
     }
 
-    /// Checks per outcome kind (`ok`, `not_modified`, `http_error`, `network`…).
-    pub fn check_outcome_counts(&self) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT outcome, count(*) FROM \"check\" GROUP BY outcome ORDER BY outcome",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// How long checks took, bucketed at `bounds_ms` (ascending).
-    pub fn check_duration_histogram(&self, bounds_ms: &[i64]) -> Result<DurationHistogram> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT duration_ms, count(*) FROM \"check\" GROUP BY duration_ms ORDER BY duration_ms",
-        )?;
-        let mut h = DurationHistogram {
-            cumulative: vec![0; bounds_ms.len()],
-            ..Default::default()
+    /// Checks per outcome kind (`ok`, `not_modified`, `http_error`,
+    /// `network`…) and how long they took, bucketed at `bounds_ms`
+    /// (ascending): one pass over the table.
+    pub fn check_summary(&self, bounds_ms: &[i64]) -> Result<CheckSummary> {
+        let mut sql = String::from("SELECT outcome, count(*), sum(duration_ms)");
+        for b in bounds_ms {
+            // Bounds are integers from code, never from a request.
+            sql.push_str(&format!(", sum(duration_ms <= {b})"));
+        }
+        sql.push_str(" FROM \"check\" GROUP BY outcome ORDER BY outcome");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut out = CheckSummary {
+            by_outcome: Vec::new(),
+            durations: DurationHistogram {
+                cumulative: vec![0; bounds_ms.len()],
+                ..Default::default()
+            },
         };
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let (d, n): (i64, i64) = (r.get(0)?, r.get(1)?);
+            let n: i64 = r.get(1)?;
+            out.by_outcome.push((r.get(0)?, n));
+            let h = &mut out.durations;
             h.count += n;
-            h.sum_ms += d * n;
-            for (slot, bound) in h.cumulative.iter_mut().zip(bounds_ms) {
-                if d <= *bound {
-                    *slot += n;
-                }
+            h.sum_ms += r.get::<_, i64>(2)?;
+            for (i, slot) in h.cumulative.iter_mut().enumerate() {
+                *slot += r.get::<_, i64>(i + 3)?;
             }
         }
-        Ok(h)
+        Ok(out)
     }
 
     /// Rows in a table the HTTP surface counts: `change` or `snapshot`.
@@ -83,7 +120,12 @@ impl Store {
     pub fn last_check_at(&self) -> Result<Option<Timestamp>> {
         let v: Option<i64> = self
             .conn
-            .query_row("SELECT max(at) FROM \"check\"", [], |r| r.get(0))?;
+            // Per source through `check_by_source`, not a scan of every check.
+            .query_row(
+                "SELECT max((SELECT max(at) FROM \"check\" c WHERE c.source_id = s.id)) FROM source s",
+                [],
+                |r| r.get(0),
+            )?;
         Ok(v.map(ts))
     }
 
@@ -261,9 +303,12 @@ claim = { stage = "beta" }
         check(&mut s, 1000, Outcome::Ok, Some(("a\n", "h1")), 40);
         check(&mut s, 2000, Outcome::Ok, Some(("b\n", "h2")), 120);
         check(&mut s, 3000, Outcome::Http(500), None, 2000);
-        let outcomes = s.check_outcome_counts().unwrap();
-        assert_eq!(outcomes, vec![("http_error".into(), 1), ("ok".into(), 2)]);
-        let h = s.check_duration_histogram(&[50, 100, 1000, 5000]).unwrap();
+        let summary = s.check_summary(&[50, 100, 1000, 5000]).unwrap();
+        assert_eq!(
+            summary.by_outcome,
+            vec![("http_error".into(), 1), ("ok".into(), 2)]
+        );
+        let h = summary.durations;
         assert_eq!(h.cumulative, vec![1, 1, 2, 3]);
         assert_eq!((h.count, h.sum_ms), (3, 2160));
         assert_eq!(s.count_rows(CountedTable::Change).unwrap(), 1);
