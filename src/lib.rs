@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod notify;
 pub mod pipeline;
 pub mod schedule;
 pub mod store;
