@@ -357,7 +357,15 @@ type RawCapabilityEntry = (RawCapability, Vec<(Span, RawSource)>, Span);
 
 impl Compiler<'_> {
     fn problem(&mut self, span: Span, message: impl fmt::Display) {
-        self.problems.push((span, message.to_string()));
+        // One problem, one line: messages from other crates may span several.
+        let one_line = message
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.problems.push((span, one_line));
     }
 
     fn compile(&mut self, path: &Path) -> Registry {
@@ -919,15 +927,15 @@ impl Compiler<'_> {
             .unwrap_or_else(|| Selection::default_select().to_string());
         let mut ok = true;
         for ig in &s.ignore {
-            if let Err(e) = Selection::new("body", std::slice::from_ref(ig.get_ref())) {
+            if let Err(e) = check_selector(ig.get_ref()) {
                 self.problem(ig.span(), format!("`ignore`: {e}"));
                 ok = false;
             }
         }
         let ignore: Vec<String> = s.ignore.iter().map(|x| x.get_ref().clone()).collect();
-        let selection = match Selection::new(&select_text, &[]) {
-            Ok(_) if ok => Selection::new(&select_text, &ignore).ok(),
-            Ok(_) => None,
+        let selection = match check_selector(&select_text) {
+            Ok(()) if ok => Selection::new(&select_text, &ignore).ok(),
+            Ok(()) => None,
             Err(e) => {
                 let span = s.select.as_ref().map(|x| x.span()).unwrap_or(s.url.span());
                 self.problem(span, format!("`select`: {e}"));
@@ -950,6 +958,18 @@ impl Compiler<'_> {
             vocabulary,
         })
     }
+}
+
+/// A CSS selector list that scraper accepts, or a one-line reason.
+fn check_selector(css: &str) -> Result<(), String> {
+    if css.trim().is_empty() {
+        return Err("the selector is empty; write one such as \"main\"".into());
+    }
+    scraper::Selector::parse(css).map(|_| ()).map_err(|e| {
+        let why = e.to_string();
+        let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("syntax error").trim().to_string();
+        format!("CSS selector `{css}` is not valid ({why}); write e.g. \"main\", \"article.docs\" or \"#content\"")
+    })
 }
 
 fn first_line(s: &str) -> &str {

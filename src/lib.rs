@@ -14,6 +14,8 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod notify;
+pub mod outbox;
 pub mod pipeline;
+pub mod report;
 pub mod schedule;
 pub mod store;

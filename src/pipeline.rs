@@ -391,6 +391,24 @@ mod tests {
         assert!(String::from_utf8(meta).unwrap().contains("При"));
         assert_eq!(to_utf8("é".as_bytes(), None), "é".as_bytes());
     }
+
+    #[test]
+    fn guide_dates_in_the_usual_spellings() {
+        for s in [
+            "June 6, 2026",
+            "Jun 6, 2026",
+            "6 June 2026",
+            "2026-06-06",
+            " June 6, 2026. ",
+        ] {
+            assert_eq!(
+                parse_human_date(s).map(|d| d.to_string()),
+                Some("2026-06-06".into()),
+                "{s}"
+            );
+        }
+        assert_eq!(parse_human_date("last summer"), None);
+    }
 }
 
 /// Every guide and capability assessed as of `at`: the evaluate step of the
@@ -422,4 +440,147 @@ pub fn assess_all(
         guides.push(evaluate::assess_guide(&facts, &mut caps, at));
     }
     Ok((guides, caps))
+}
+
+/// What reading one guide's own page found.
+#[derive(Debug, Clone)]
+pub struct GuidePageResult {
+    pub guide_id: String,
+    pub date: Option<jiff::civil::Date>,
+    /// "ok", or why no date was read.
+    pub outcome: String,
+}
+
+/// Read the validation date from each guide's own page (`url` +
+/// `validated_pattern`) and remember it.
+pub async fn check_guides(
+    store: &mut Store,
+    registry: &Registry,
+    fetcher: &Fetcher,
+    clock: &dyn Clock,
+) -> Result<Vec<GuidePageResult>, PipelineError> {
+    let mut out = Vec::new();
+    for g in &registry.guides {
+        let (Some(url), Some(pattern)) = (&g.url, &g.validated_pattern) else {
+            continue;
+        };
+        let fetched = fetcher.fetch(url, &Validators::default()).await;
+        let (date, outcome) = match (&fetched.outcome, &fetched.body) {
+            (Outcome::Ok, Some(body)) => {
+                let body = to_utf8(body, fetched.content_type.as_deref());
+                let kind = extract::content_kind(fetched.content_type.as_deref(), url.path());
+                let selection =
+                    extract::Selection::new("body", &[]).expect("`body` is a valid selector");
+                let text = match extract::extract(&body, kind, &selection) {
+                    Ok(page) => page.text(),
+                    Err(_) => String::from_utf8_lossy(&body).into_owned(),
+                };
+                match pattern.captures(&text).and_then(|c| c.name("date")) {
+                    Some(m) => match parse_human_date(m.as_str()) {
+                        Some(d) => (Some(d), "ok".to_string()),
+                        None => (
+                            None,
+                            format!(
+                                "found \"{}\" but it is not a date capwatch reads (June 6, 2026 / 6 June 2026 / 2026-06-06)",
+                                m.as_str()
+                            ),
+                        ),
+                    },
+                    None => (
+                        None,
+                        format!("`validated_pattern` matched nothing on {url}"),
+                    ),
+                }
+            }
+            (o, _) => (None, format!("cannot read {url}: {o}")),
+        };
+        store.set_guide_page(&g.id, date, &outcome, clock.now())?;
+        out.push(GuidePageResult {
+            guide_id: g.id.clone(),
+            date,
+            outcome,
+        });
+    }
+    Ok(out)
+}
+
+/// A date as guides write it: "June 6, 2026", "Jun 6, 2026", "6 June 2026",
+/// "2026-06-06".
+pub fn parse_human_date(s: &str) -> Option<jiff::civil::Date> {
+    let t = s.trim().trim_end_matches('.').trim();
+    let t = t.replace(|c: char| c.is_whitespace(), " ");
+    for fmt in [
+        "%Y-%m-%d",
+        "%B %d, %Y",
+        "%b %d, %Y",
+        "%d %B %Y",
+        "%d %b %Y",
+        "%B %d %Y",
+    ] {
+        if let Ok(d) = jiff::civil::Date::strptime(fmt, &t) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// What evaluation and delivery did after a batch of checks (or on their own).
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub guides: Vec<GuideAssessment>,
+    pub capabilities: Vec<Assessment>,
+    pub queued: crate::outbox::QueueReport,
+    pub delivery: crate::outbox::DeliveryReport,
+}
+
+/// Assess everything at `now`, queue alerts for findings (before any
+/// delivery), then deliver what is due.
+pub async fn evaluate_and_deliver(
+    store: &mut Store,
+    registry: &Registry,
+    channels: &crate::outbox::Channels,
+    now: Timestamp,
+) -> Result<Evaluation, PipelineError> {
+    let (guides, capabilities) = assess_all(store, registry, now)?;
+    let queued = crate::outbox::queue(store, registry, &guides, &capabilities, now)?;
+    let delivery = crate::outbox::deliver(store, registry, channels, now).await?;
+    Ok(Evaluation {
+        guides,
+        capabilities,
+        queued,
+        delivery,
+    })
+}
+
+/// One whole cycle: read guide pages, check `sources`, evaluate, queue and
+/// deliver. `capwatch check` runs it once; the daemon runs it per due batch.
+pub struct Cycle {
+    pub checks: CycleReport,
+    pub guide_pages: Vec<GuidePageResult>,
+    pub evaluation: Evaluation,
+}
+
+#[allow(clippy::too_many_arguments)] // the parts of a run, each passed in so tests can swap them
+pub async fn run_cycle(
+    store: &mut Store,
+    registry: &Registry,
+    fetcher: &Fetcher,
+    sources: &[&Source],
+    with_guides: bool,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    channels: &crate::outbox::Channels,
+) -> Result<Cycle, PipelineError> {
+    let guide_pages = if with_guides {
+        check_guides(store, registry, fetcher, clock).await?
+    } else {
+        Vec::new()
+    };
+    let checks = check_sources(store, registry, fetcher, sources, clock, progress).await?;
+    let evaluation = evaluate_and_deliver(store, registry, channels, clock.now()).await?;
+    Ok(Cycle {
+        checks,
+        guide_pages,
+        evaluation,
+    })
 }

@@ -67,8 +67,12 @@ impl FromStr for Cron {
                 ));
             }
         };
-        let inner = cron::Schedule::from_str(&full)
-            .map_err(|e| format!("cron expression `{s}` is not valid ({e}); e.g. \"0 6 * * *\" is every day at 06:00 UTC"))?;
+        let inner = cron::Schedule::from_str(&full).map_err(|e| {
+            // The crate's message repeats the input with a caret; keep its last line.
+            let e = e.to_string();
+            let why = e.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("syntax error").trim().to_string();
+            format!("cron expression `{s}` is not valid ({why}); e.g. \"0 6 * * *\" is every day at 06:00 UTC")
+        })?;
         Ok(Cron {
             source: s.to_string(),
             inner,

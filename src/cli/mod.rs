@@ -2,13 +2,15 @@
 //! In: parsed arguments. Out: text or JSON on stdout and an exit status.
 //! The only place besides `main` that uses `anyhow`.
 
+mod review;
 mod status;
 
-pub use status::{parse_time, status_json, timeline};
+use crate::report::{parse_time, rfc3339};
 
 use crate::config::{self, Registry, Source};
 use crate::fetch::{FetchSettings, Fetcher};
-use crate::pipeline::{self, CycleReport, Progress, SourceResult};
+use crate::outbox::Channels;
+use crate::pipeline::{self, CycleReport, Evaluation, Progress, SourceResult};
 use crate::schedule::{Clock, SystemClock};
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
@@ -102,6 +104,42 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record that a person validated a capability (or a whole guide) now.
+    Review {
+        /// The capability id.
+        #[arg(required_unless_present = "guide", conflicts_with = "guide")]
+        capability: Option<String>,
+        /// Review a whole guide and all its capabilities instead.
+        #[arg(long)]
+        guide: Option<String>,
+        /// Who validated it.
+        #[arg(long)]
+        by: String,
+        /// What was checked.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Silence one finding of a capability for a while (at most 30 days).
+    Snooze {
+        capability: String,
+        /// expired, due_soon, source_changed, drift or unreadable.
+        #[arg(long)]
+        kind: String,
+        /// A date (2026-12-15) or time, at most 30 days ahead.
+        #[arg(long)]
+        until: String,
+        /// Why it can wait.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The outbox and its delivery state.
+    Alerts {
+        /// Only alerts not yet delivered everywhere.
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Unified diff between two versions of a source (default: its latest change).
     Diff {
         /// The source id.
@@ -120,7 +158,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Validate => validate(&cli.config),
-        Command::Check { only, .. } => check(&cli.config, &only),
+        Command::Check {
+            only,
+            fail_on_findings,
+        } => check(&cli.config, &only, fail_on_findings),
+        Command::Review {
+            capability,
+            guide,
+            by,
+            note,
+        } => review::review(
+            &cli.config,
+            review::ReviewArgs {
+                capability: capability.as_deref(),
+                guide: guide.as_deref(),
+                by: &by,
+                note: note.as_deref(),
+            },
+        ),
+        Command::Snooze {
+            capability,
+            kind,
+            until,
+            reason,
+        } => review::snooze(
+            &cli.config,
+            review::SnoozeArgs {
+                capability: &capability,
+                kind: &kind,
+                until: &until,
+                reason: &reason,
+            },
+        ),
+        Command::Alerts { pending, json } => review::alerts(&cli.config, pending, json),
         Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
         Command::Status {
             json,
@@ -247,19 +317,136 @@ fn select_sources<'r>(reg: &'r Registry, only: &[String]) -> Result<Vec<&'r Sour
     Ok(out)
 }
 
-fn check(path: &Path, only: &[String]) -> Result<ExitCode> {
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCode> {
     let reg = load(path)?;
     let sources = select_sources(&reg, only)?;
     let mut store = open_store(&reg)?;
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
+    let channels = Channels::from_registry(&reg, &env_var)?;
     let progress = ConsoleProgress::new();
-    let report = runtime()?.block_on(pipeline::check_sources(
-        &mut store, &reg, &fetcher, &sources, &clock, &progress,
+    let cycle = runtime()?.block_on(pipeline::run_cycle(
+        &mut store,
+        &reg,
+        &fetcher,
+        &sources,
+        only.is_empty(),
+        &clock,
+        &progress,
+        &channels,
     ))?;
-    print_summary(&report);
-    Ok(ExitCode::SUCCESS)
+    print_summary(&cycle.checks);
+    for g in &cycle.guide_pages {
+        match g.date {
+            Some(d) => println!(
+                "guide {}: its page says it was last validated on {d}",
+                g.guide_id
+            ),
+            None => println!("guide {}: {}", g.guide_id, g.outcome),
+        }
+    }
+    print_findings(&cycle.evaluation);
+    print_outbox(&cycle.evaluation);
+    let open = cycle
+        .evaluation
+        .guides
+        .iter()
+        .flat_map(|g| &g.findings)
+        .chain(
+            cycle
+                .evaluation
+                .capabilities
+                .iter()
+                .flat_map(|c| &c.findings),
+        )
+        .filter(|f| !f.snoozed)
+        .count();
+    Ok(if fail_on_findings && open > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_findings(e: &Evaluation) {
+    let mut lines = Vec::new();
+    for g in &e.guides {
+        for f in &g.findings {
+            lines.push(format!(
+                "  {:<15} guide {}: {}",
+                f.kind.as_str(),
+                g.id,
+                f.summary
+            ));
+        }
+    }
+    for c in &e.capabilities {
+        for f in &c.findings {
+            let snoozed = if f.snoozed { " (snoozed)" } else { "" };
+            lines.push(format!(
+                "  {:<15} {}: {}{snoozed}",
+                f.kind.as_str(),
+                c.id,
+                f.summary
+            ));
+        }
+    }
+    if lines.is_empty() {
+        println!("no findings: every claim is fresh, unchanged, readable and matches the docs");
+    } else {
+        println!("findings ({}):", lines.len());
+        for l in lines {
+            println!("{l}");
+        }
+    }
+}
+
+/// What the outbox did, in one or two lines.
+fn print_outbox(e: &Evaluation) {
+    let q = &e.queued;
+    let d = &e.delivery;
+    if q.queued + q.reminders + q.resolved > 0 {
+        println!(
+            "alerts: {} new, {} reminder(s), {} resolved notice(s) queued",
+            q.queued, q.reminders, q.resolved
+        );
+    }
+    if d.messages > 0 {
+        println!(
+            "sent {} message(s) covering {} alert(s)",
+            d.messages,
+            d.delivered.len()
+        );
+    }
+    for (target, err) in &d.failed {
+        println!("delivery to {target} failed: {err} — kept in the outbox and retried later");
+    }
+    if d.waiting_without_channel > 0 {
+        println!(
+            "{} alert(s) wait in the outbox: no e-mail or webhook is configured (see `capwatch alerts`)",
+            d.waiting_without_channel
+        );
+    } else if d.pending > 0 {
+        println!(
+            "{} alert(s) not yet delivered (see `capwatch alerts --pending`)",
+            d.pending
+        );
+    }
+}
+
+/// Queue and deliver after a review (resolved notices go out at once).
+fn evaluate_and_deliver(
+    store: &mut Store,
+    reg: &Registry,
+    now: jiff::Timestamp,
+) -> Result<Evaluation> {
+    let channels = Channels::from_registry(reg, &env_var)?;
+    Ok(runtime()?.block_on(pipeline::evaluate_and_deliver(store, reg, &channels, now))?)
 }
 
 /// A progress bar on a terminal; one plain line per source otherwise.

@@ -319,7 +319,14 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
     if !changed.is_empty() {
         let cause: Vec<String> = changed
             .iter()
-            .map(|s| format!("{}@{}", s.id, s.current_snapshot.unwrap_or(0)))
+            .map(|s| {
+                format!(
+                    "{}@{}:{}",
+                    s.id,
+                    s.baseline_snapshot.unwrap_or(0),
+                    s.current_snapshot.unwrap_or(0)
+                )
+            })
             .collect();
         let since = if last_review.is_some() {
             "the last review"
