@@ -32,6 +32,8 @@ pub const USER_VAR: &str = "CAPWATCH_SMTP_USER";
 pub const PASSWORD_VAR: &str = "CAPWATCH_SMTP_PASSWORD";
 
 const FIX_FROM: &str = "fix `from` in the [email] table of the registry";
+/// At most this many Message-IDs in In-Reply-To / References.
+const MAX_THREAD_IDS: usize = 30;
 const FIX_TO: &str = "fix the address in the guide's `owners` list";
 
 /// Sends digests through one SMTP server. Built once per run.
@@ -303,6 +305,12 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = err.source();
     }
+    // lettre and the TLS layer both say "Connection error: …"; once is enough.
+    let out = out.replacen(
+        "Connection error: Connection error: ",
+        "Connection error: ",
+        1,
+    );
     lower_first(&clean_line(&out, 400))
 }
 
@@ -422,7 +430,12 @@ pub fn render_digest(digest: &Digest, from: &str) -> Result<Message, NotifyError
         .collect::<Vec<_>>()
         .join(", ");
 
+    // Threading: a reminder answers the original alert's Message-ID
+    // (In-Reply-To); every digest also lists its alerts' own ids in
+    // References, so later reminders and "resolved" notices join the thread
+    // of the digest that first reported the finding.
     let mut reminders: Vec<String> = Vec::new();
+    let mut thread: Vec<String> = Vec::new();
     for item in digest.sections.iter().flat_map(|s| s.items.iter()) {
         if let Some(r) = &item.reminder_of {
             let r = r.trim();
@@ -435,9 +448,25 @@ pub fn render_digest(digest: &Digest, from: &str) -> Result<Message, NotifyError
                 );
             }
         }
+        let own = item.message_id.trim();
+        if valid_message_id(own) {
+            thread.push(own.to_string());
+        }
     }
     reminders.sort();
     reminders.dedup();
+    reminders.truncate(MAX_THREAD_IDS);
+    let mut references = reminders.clone();
+    thread.sort();
+    thread.dedup();
+    for id in thread {
+        if references.len() >= MAX_THREAD_IDS {
+            break;
+        }
+        if !references.contains(&id) {
+            references.push(id);
+        }
+    }
 
     let subject = digest_subject(digest);
     let mut builder = Message::builder()
@@ -455,8 +484,10 @@ pub fn render_digest(digest: &Digest, from: &str) -> Result<Message, NotifyError
             "auto-generated".to_string(),
         ));
     if !reminders.is_empty() {
-        let joined = reminders.join(" ");
-        builder = builder.in_reply_to(joined.clone()).references(joined);
+        builder = builder.in_reply_to(reminders.join(" "));
+    }
+    if !references.is_empty() {
+        builder = builder.references(references.join(" "));
     }
     builder
         .multipart(MultiPart::alternative_plain_html(
@@ -904,11 +935,29 @@ mod tests {
             raw.contains("In-Reply-To: <digest-1.abcd@capwatch>\r\n"),
             "{raw}"
         );
+        let unfolded = raw.replace("\r\n ", " ");
         assert!(
-            raw.contains("References: <digest-1.abcd@capwatch>\r\n"),
+            unfolded.contains(
+                "References: <digest-1.abcd@capwatch> <alert-1.amc@capwatch> <alert-2.amc@capwatch>\r\n"
+            ),
             "{raw}"
         );
         assert!(!raw.contains("Bcc"));
         assert!(raw.contains("X-Capwatch-Alerts: 1, 2\r\n"));
+    }
+
+    #[test]
+    fn first_digest_lists_alert_ids_as_thread_anchors() {
+        let items: Vec<Item> = (1..=40).map(|i| item(i, "drift")).collect();
+        let m = render_digest(&digest(items), "c@example.com").unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(!raw.contains("In-Reply-To"));
+        assert!(raw.contains("References: <alert-1.amc@capwatch>"), "{raw}");
+        assert!(raw.lines().all(|l| l.len() <= 998));
+        assert_eq!(
+            raw.matches("@capwatch>").count() - 1,
+            MAX_THREAD_IDS,
+            "{raw}"
+        );
     }
 }
