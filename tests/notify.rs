@@ -309,6 +309,57 @@ async fn server_hanging_after_data_times_out() {
 }
 
 #[tokio::test]
+async fn starttls_is_used_when_offered_and_a_failed_upgrade_is_reported() {
+    let server = SmtpServer::start_with(Options {
+        offer_starttls: true,
+        ..Options::default()
+    });
+    let m = Mailer::new(&email(&server.url()), &creds, Duration::from_secs(10)).unwrap();
+    let started = Instant::now();
+    let e = m.send(&digest()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        server.transcript().iter().any(|l| l == "STARTTLS"),
+        "{:?}",
+        server.transcript()
+    );
+    // No credentials and no message went over the failed upgrade.
+    assert!(server.auth_attempts().is_empty());
+    assert!(server.messages().is_empty());
+    assert!(!e.is_transient(), "{e}");
+    assert!(e.to_string().contains("STARTTLS"), "{e}");
+    assert!(!e.to_string().contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn plain_smtp_without_starttls_on_offer_stays_plain() {
+    let server = SmtpServer::start(Mode::Normal);
+    mailer(&server, Duration::from_secs(10))
+        .send(&digest())
+        .await
+        .unwrap();
+    assert!(!server.transcript().iter().any(|l| l == "STARTTLS"));
+}
+
+#[tokio::test]
+async fn lines_starting_with_a_dot_survive_the_smtp_conversation() {
+    let server = SmtpServer::start(Mode::Normal);
+    let mut d = digest();
+    d.sections[0].items[1].diff_excerpt = Some("@@ -1 +1 @@\n.\n..two dots\n+added".into());
+    mailer(&server, Duration::from_secs(10))
+        .send(&d)
+        .await
+        .unwrap();
+    let mail = &server.messages()[0];
+    let html = mail.html().unwrap().replace("\r\n", "\n");
+    assert!(html.contains("\n.\n..two dots\n"), "{html}");
+    assert!(
+        html.contains("</html>"),
+        "the message was cut short: {html}"
+    );
+}
+
+#[tokio::test]
 async fn rejected_recipient_is_permanent() {
     let server = SmtpServer::start(Mode::RejectRecipients);
     let m = mailer(&server, Duration::from_secs(10));

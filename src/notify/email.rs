@@ -171,6 +171,9 @@ impl Mailer {
     }
 
     /// Send one digest; returns the `Message-ID` header used for the e-mail.
+    ///
+    /// Safe to call concurrently: without lettre's pool feature every send
+    /// opens its own connection, and the mailer holds no mutable state.
     pub async fn send(&self, digest: &Digest) -> Result<String, NotifyError> {
         let message = render_digest(digest, &self.from)?;
         let message_id = digest_message_id(digest);
@@ -216,7 +219,7 @@ impl Mailer {
         let io_kind = io_kind(e);
         let (transient, message) = if let Some(code) = e.status() {
             let code = code.to_string();
-            let auth = matches!(code.as_str(), "530" | "534" | "535" | "538" | "454");
+            let auth = matches!(code.as_str(), "530" | "534" | "535" | "538");
             if e.is_transient() {
                 (
                     true,
@@ -247,7 +250,10 @@ impl Mailer {
                     self.timeout
                 ),
             )
-        } else if io_kind == Some(std::io::ErrorKind::InvalidData) || e.is_tls() {
+        } else if io_kind == Some(std::io::ErrorKind::InvalidData)
+            || e.is_tls()
+            || detail.contains("tls handshake")
+        {
             let hint = if self.implicit_tls {
                 "smtps:// speaks TLS from the first byte (usually port 465); if the server expects plain text or STARTTLS (usually port 25 or 587), write smtp:// instead"
             } else {

@@ -61,6 +61,10 @@ pub struct Options {
     /// When set, AUTH must present exactly these (user, password), and MAIL
     /// is refused with 530 until it has.
     pub require_auth: Option<(String, String)>,
+    /// Advertise STARTTLS. This server cannot speak TLS: it answers
+    /// STARTTLS with 220 and then bytes that are no TLS handshake, which
+    /// shows a client tried to upgrade (and how it reports a failed one).
+    pub offer_starttls: bool,
 }
 
 impl Default for Options {
@@ -68,6 +72,7 @@ impl Default for Options {
         Options {
             mode: Mode::Normal,
             require_auth: None,
+            offer_starttls: false,
         }
     }
 }
@@ -116,6 +121,7 @@ struct Shared {
     connections: usize,
     tempfails_left: u32,
     require_auth: Option<(String, String)>,
+    offer_starttls: bool,
 }
 
 /// A running SMTP server; stops on drop.
@@ -140,6 +146,7 @@ impl SmtpServer {
         let shared = Arc::new(Mutex::new(Shared {
             tempfails_left: tempfails_of(&options.mode),
             require_auth: options.require_auth.clone(),
+            offer_starttls: options.offer_starttls,
             ..Shared::default()
         }));
         let (mode_tx, mode_rx) = watch::channel(options.mode.clone());
@@ -338,8 +345,13 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>, mode: watch::Rec
             "EHLO" => {
                 helo = arg;
                 txn = Transaction::default();
+                let starttls = if shared.lock().unwrap().offer_starttls {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
                 reply!(
-                    "250-localhost greets {helo}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10485760\r\n"
+                    "250-localhost greets {helo}\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n{starttls}250-AUTH PLAIN LOGIN\r\n250 SIZE 10485760\r\n"
                 );
             }
             "HELO" => {
@@ -503,7 +515,18 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>, mode: watch::Rec
             }
             "NOOP" => reply!("250 2.0.0 ok\r\n"),
             "VRFY" => reply!("252 2.1.5 cannot verify, will accept\r\n"),
-            "STARTTLS" => reply!("454 4.7.0 tls not available\r\n"),
+            "STARTTLS" => {
+                if shared.lock().unwrap().offer_starttls {
+                    reply!("220 2.0.0 ready to start TLS\r\n");
+                    // Wait for the ClientHello, then answer with plain text.
+                    let mut hello = [0u8; 512];
+                    let _ = tokio::io::AsyncReadExt::read(&mut reader, &mut hello).await;
+                    reply!("this is not a TLS handshake\r\n");
+                    let _ = write.shutdown().await;
+                    return;
+                }
+                reply!("454 4.7.0 tls not available\r\n");
+            }
             "QUIT" => {
                 reply!("221 2.0.0 bye\r\n");
                 let _ = write.shutdown().await;
