@@ -337,8 +337,17 @@ impl Builder {
         out
     }
 
-    fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+    /// Drop the text from byte `at` on (and links that start there).
+    fn truncate(&mut self, at: usize) {
+        self.buf.truncate(at);
+        let kept = self.buf.trim_end().len();
+        self.buf.truncate(kept);
+        self.links.retain(|&(s, _)| s < kept);
+        for l in &mut self.links {
+            l.1 = l.1.min(kept);
+        }
+        self.pending_space = !self.buf.is_empty();
+        self.pending_boundary = false;
     }
 
     /// Emit the current text (if any) as one block.
@@ -841,9 +850,10 @@ struct MdConverter {
     heading: Option<u8>,
     /// The current paragraph was marked a callout by a leading `**Note**` label.
     para_callout: bool,
-    /// Byte length of the buffer when the current strong/emphasis began, if it
-    /// began the block.
-    label_start: Option<usize>,
+    /// Where in the buffer the outermost strong/emphasis began.
+    emph_start: Option<usize>,
+    /// Where a `**Note**` label that ends the buffer begins (a hard break may follow).
+    trailing_label: Option<usize>,
     code: bool,
     image_depth: usize,
     html_block: Option<String>,
@@ -955,6 +965,15 @@ impl MdConverter {
             self.para_callout = true;
             return;
         }
+        // `text **Note**` + hard break: the label opens a callout after the text.
+        if let Some(start) = self.trailing_label.take()
+            && CALLOUT_LABEL.is_match(self.b.buf[start..].trim())
+        {
+            self.b.truncate(start);
+            self.flush();
+            self.para_callout = true;
+            return;
+        }
         self.flush();
     }
 
@@ -998,10 +1017,10 @@ impl MdConverter {
                 self.b.take();
             }
             Tag::Emphasis | Tag::Strong => {
-                if self.label_start.is_none() {
-                    self.label_start = self.b.is_empty().then_some(0);
-                }
                 self.b.boundary();
+                if self.emph_start.is_none() {
+                    self.emph_start = Some(self.b.buf.len());
+                }
             }
             Tag::Strikethrough | Tag::Superscript | Tag::Subscript => self.b.boundary(),
             Tag::Link { .. } => {
@@ -1018,7 +1037,8 @@ impl MdConverter {
             TagEnd::Paragraph => {
                 self.flush();
                 self.para_callout = false;
-                self.label_start = None;
+                self.emph_start = None;
+                self.trailing_label = None;
             }
             TagEnd::Heading(_) => {
                 self.flush();
@@ -1056,14 +1076,17 @@ impl MdConverter {
                 }
             }
             TagEnd::Emphasis | TagEnd::Strong => {
-                if self.label_start == Some(0) && self.row.is_none() {
-                    let label = self.b.buf.trim();
-                    if CALLOUT_LABEL.is_match(label) {
+                if let Some(start) = self.emph_start.take()
+                    && self.row.is_none()
+                    && CALLOUT_LABEL.is_match(self.b.buf[start..].trim())
+                {
+                    if self.b.buf[..start].trim().is_empty() {
                         self.b.take();
                         self.para_callout = true;
+                    } else {
+                        self.trailing_label = Some(start);
                     }
                 }
-                self.label_start = Some(usize::MAX);
                 self.b.boundary();
             }
             TagEnd::Strikethrough | TagEnd::Superscript | TagEnd::Subscript => self.b.boundary(),
@@ -1092,7 +1115,8 @@ fn extract_markdown(src: &str) -> Page {
         item_depth: 0,
         heading: None,
         para_callout: false,
-        label_start: None,
+        emph_start: None,
+        trailing_label: None,
         code: false,
         image_depth: 0,
         html_block: None,
@@ -1479,7 +1503,8 @@ let y = 2;</code></pre>
             "After liquid.\n\n",
             "Note that this is not a callout.\n\n",
             "!!! example \"Preview release\"\n    The tool is a Preview release.\n\n",
-            "Plain again.\n",
+            "Plain again.\n\n",
+            "1. Step one.\n**Note**  \nA note inside a step.\n",
         ));
         assert_eq!(
             kinds_texts(&page),
@@ -1495,6 +1520,8 @@ let y = 2;</code></pre>
                 (BlockKind::Callout, "Preview release"),
                 (BlockKind::Callout, "The tool is a Preview release."),
                 (BlockKind::Paragraph, "Plain again."),
+                (BlockKind::ListItem, "Step one."),
+                (BlockKind::Callout, "A note inside a step."),
             ]
         );
     }

@@ -188,7 +188,7 @@ impl Fetcher {
             ),
         };
         fetched.elapsed = started.elapsed();
-        tracing::info!(
+        tracing::debug!(
             url = %url,
             final_url = %fetched.final_url,
             outcome = fetched.outcome.kind(),

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
@@ -18,4 +19,5 @@ pub mod outbox;
 pub mod pipeline;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod store;

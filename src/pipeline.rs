@@ -112,7 +112,7 @@ pub async fn check_sources(
     for source in sources {
         // Advance the schedule first: a source that fails or hangs is not
         // picked again until its next slot.
-        if let Some(next) = source.schedule.next_after(start) {
+        if let Some(next) = source.schedule.next_for(start, &source.id) {
             store.set_next_check(&source.id, next)?;
         }
         let state = store.source_state(&source.id)?;

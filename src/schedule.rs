@@ -44,12 +44,46 @@ impl Cron {
         &self.source
     }
 
+    /// The next slot after `t`, plus a small fixed offset per source (up to a
+    /// tenth of the period, at most 30 s) so sources sharing a schedule do not
+    /// all start at the same instant.
+    pub fn next_for(&self, t: Timestamp, source_id: &str) -> Option<Timestamp> {
+        let next = self.next_after(t)?;
+        let period = self
+            .next_after(next)
+            .map(|n| n.as_millisecond() - next.as_millisecond())
+            .unwrap_or(0);
+        let max = (period / 10).clamp(0, 30_000);
+        if max == 0 {
+            return Some(next);
+        }
+        let offset = (stable_hash(source_id) % max as u64) as i64;
+        Timestamp::from_millisecond(next.as_millisecond() + offset).ok()
+    }
+
     /// The first firing strictly after `t`.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         let after = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t.as_millisecond())?;
         let next = self.inner.after(&after).next()?;
         Timestamp::from_millisecond(next.timestamp_millis()).ok()
     }
+}
+
+/// FNV-1a: a stable hash (unlike std's, it does not change between runs).
+fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Spread `n` overdue sources after downtime: the i-th waits `i × step`,
+/// where the whole spread lasts at most `window`.
+pub fn spread(now: Timestamp, i: usize, n: usize, window: std::time::Duration) -> Timestamp {
+    if n <= 1 {
+        return now;
+    }
+    let step = (window.as_millis() as i64 / n as i64).min(250);
+    Timestamp::from_millisecond(now.as_millisecond() + step * i as i64).unwrap_or(now)
 }
 
 impl FromStr for Cron {
@@ -120,6 +154,23 @@ mod tests {
             c.next_after(ts("2026-11-27T00:00:01Z")),
             Some(ts("2026-11-27T00:00:02Z"))
         );
+    }
+
+    #[test]
+    fn jitter_is_small_stable_and_per_source() {
+        let c: Cron = "0 */6 * * *".parse().unwrap();
+        let t = ts("2026-11-27T05:00:00Z");
+        let a = c.next_for(t, "alpha").unwrap();
+        let b = c.next_for(t, "bravo").unwrap();
+        assert_eq!(a, c.next_for(t, "alpha").unwrap());
+        assert_ne!(a, b);
+        for x in [a, b] {
+            let off = x.as_millisecond() - ts("2026-11-27T06:00:00Z").as_millisecond();
+            assert!((0..30_000).contains(&off), "{off}");
+        }
+        let fast: Cron = "*/2 * * * * *".parse().unwrap();
+        let n = fast.next_for(ts("2026-11-27T00:00:00Z"), "x").unwrap();
+        assert!(n.as_millisecond() - ts("2026-11-27T00:00:02Z").as_millisecond() < 200);
     }
 
     #[test]

@@ -104,6 +104,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The daemon: check sources on their schedules, evaluate, deliver alerts.
+    Run {
+        /// Also serve the HTTP surface (JSON API, dashboard, feed, metrics) here.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Evaluate and deliver at least this often (e.g. 60s, 5m).
+        #[arg(long, default_value = "60s", value_parser = parse_duration_arg)]
+        evaluate_every: std::time::Duration,
+        /// How long in-flight checks may run after SIGTERM/SIGINT.
+        #[arg(long, default_value = "20s", value_parser = parse_duration_arg)]
+        grace: std::time::Duration,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
     /// Record that a person validated a capability (or a whole guide) now.
     Review {
         /// The capability id.
@@ -155,8 +169,24 @@ pub enum Command {
 
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    init_logging(cli.log_format);
+    let daemon = matches!(cli.command, Command::Run { .. });
+    init_logging(cli.log_format, if daemon { "info" } else { "warn" });
     match cli.command {
+        Command::Run {
+            listen,
+            evaluate_every,
+            grace,
+        } => run_daemon(&cli.config, listen, evaluate_every, grace),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "capwatch",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate => validate(&cli.config),
         Command::Check {
             only,
@@ -230,11 +260,38 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    config::parse_duration(s)
+}
+
+fn run_daemon(
+    path: &Path,
+    listen: Option<std::net::SocketAddr>,
+    evaluate_every: std::time::Duration,
+    grace: std::time::Duration,
+) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let opts = crate::daemon::Options {
+        config: path.to_path_buf(),
+        database: database_path(&reg),
+        listen,
+        evaluate_every,
+        grace,
+        api_token: env_var("CAPWATCH_API_TOKEN"),
+    };
+    match runtime()?.block_on(crate::daemon::run(opts)) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(crate::daemon::DaemonError::Config(e)) => Err(e.into()),
+        Err(e) => Err(anyhow::anyhow!(e)),
+    }
+}
+
+fn init_logging(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -95,3 +95,29 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// On start and after a registry reload: a source whose next slot moved
+    /// earlier (a more frequent schedule) takes the new slot; sources that are
+    /// overdue (downtime, or new) are checked once, spread over a few seconds.
+    /// Returns how many were overdue.
+    pub fn reschedule(&self, registry: &crate::config::Registry, now: Timestamp) -> Result<usize> {
+        let mut overdue = Vec::new();
+        for s in registry.sources() {
+            let stored = self.source_state(&s.id)?.next_check_at;
+            let slot = s.schedule.next_for(now, &s.id);
+            match (stored, slot) {
+                (None, _) => overdue.push(s.id.clone()),
+                (Some(t), _) if t <= now => overdue.push(s.id.clone()),
+                (Some(t), Some(slot)) if slot < t => self.set_next_check(&s.id, slot)?,
+                _ => {}
+            }
+        }
+        let n = overdue.len();
+        for (i, id) in overdue.iter().enumerate() {
+            let at = crate::schedule::spread(now, i, n, std::time::Duration::from_secs(30));
+            self.set_next_check(id, at)?;
+        }
+        Ok(n)
+    }
+}

@@ -38,6 +38,7 @@ pub struct Served {
 
 #[derive(Clone, Debug)]
 pub struct Logged {
+    pub at: std::time::Instant,
     pub path: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
@@ -48,6 +49,8 @@ pub struct Logged {
 struct Inner {
     pages: HashMap<String, Served>,
     log: Vec<Logged>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A page server running on its own thread and runtime.
@@ -125,6 +128,11 @@ impl PageServer {
         self.inner.lock().unwrap().log.clear();
     }
 
+    /// The most requests this server had in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().max_in_flight
+    }
+
     pub fn hits(&self, path: &str) -> usize {
         self.log().iter().filter(|l| l.path == path).count()
     }
@@ -147,6 +155,17 @@ fn etag_of(body: &[u8]) -> String {
 }
 
 async fn serve(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Response {
+    {
+        let mut g = inner.lock().unwrap();
+        g.in_flight += 1;
+        g.max_in_flight = g.max_in_flight.max(g.in_flight);
+    }
+    let response = answer(inner.clone(), req).await;
+    inner.lock().unwrap().in_flight -= 1;
+    response
+}
+
+async fn answer(inner: Arc<Mutex<Inner>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let headers: &HeaderMap = req.headers();
     let get = |h: header::HeaderName| {
@@ -156,6 +175,7 @@ async fn serve(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Response
             .map(String::from)
     };
     let logged = Logged {
+        at: std::time::Instant::now(),
         path: path.clone(),
         if_none_match: get(header::IF_NONE_MATCH),
         if_modified_since: get(header::IF_MODIFIED_SINCE),

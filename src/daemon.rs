@@ -1,0 +1,332 @@
+//! The daemon (`capwatch run`): the schedule loop around the same pipeline
+//! function `check` uses.
+//!
+//! In: the registry path and options. It takes a lock so only one daemon runs
+//! per database, asks the store which sources are due, runs
+//! [`pipeline::run_cycle`] on them, evaluates and delivers on its own cadence
+//! too (a guide expiring at midnight alerts without any page check), reloads
+//! the registry on SIGHUP, and on SIGTERM/SIGINT lets in-flight checks finish
+//! (bounded), then exits 0. Out: rows in the store, alerts delivered, logs.
+
+use crate::config::{self, Registry};
+use crate::fetch::Fetcher;
+use crate::outbox::Channels;
+use crate::pipeline::{self, Progress, SourceResult};
+use crate::schedule::{Clock, SystemClock};
+use crate::store::Store;
+use jiff::Timestamp;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: PathBuf,
+    /// The database (CAPWATCH_DB, or the registry's).
+    pub database: PathBuf,
+    /// Serve the HTTP surface here too.
+    pub listen: Option<SocketAddr>,
+    /// Evaluate and deliver at least this often, even with no page due.
+    pub evaluate_every: Duration,
+    /// How long in-flight checks may run after a stop signal.
+    pub grace: Duration,
+    /// The bearer token that enables `POST /api/v1/reviews`.
+    pub api_token: Option<String>,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::PipelineError),
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// An exclusive lock on `<database>.lock`, held for the daemon's lifetime.
+pub struct DbLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DbLock {
+    /// Take the lock or say who holds it.
+    pub fn acquire(database: &Path) -> Result<DbLock, DaemonError> {
+        let path = PathBuf::from(format!("{}.lock", database.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                DaemonError::Setup(format!("cannot open lock file {}: {e}", path.display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(DaemonError::Locked(format!(
+                    "another capwatch daemon is already running on {} ({}); stop it first, or give this one another database with CAPWATCH_DB",
+                    database.display(),
+                    if holder.is_empty() {
+                        "unknown process".to_string()
+                    } else {
+                        holder.to_string()
+                    }
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(DaemonError::Setup(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(
+            file,
+            "pid {} on {}, started {}",
+            std::process::id(),
+            hostname(),
+            Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let _ = file.flush();
+        Ok(DbLock { _file: file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
+}
+
+/// Logs each finished check.
+struct LogProgress;
+
+impl Progress for LogProgress {
+    fn done(&self, r: &SourceResult) {
+        let duration_ms = r.duration.as_millis() as u64;
+        if r.outcome.is_success() {
+            tracing::info!(
+                source_id = %r.source_id,
+                url = %r.url,
+                http_status = r.http_status,
+                duration_ms,
+                changed = r.changed,
+                baseline = r.baseline,
+                observed = r.observed.as_ref().map(|s| s.to_string()),
+                "checked"
+            );
+        } else {
+            tracing::warn!(
+                source_id = %r.source_id,
+                url = %r.url,
+                http_status = r.http_status,
+                duration_ms,
+                outcome = %r.outcome,
+                failures = r.failures,
+                "check failed"
+            );
+        }
+    }
+}
+
+fn fetcher_for(reg: &Registry) -> Result<Fetcher, DaemonError> {
+    Fetcher::new(crate::fetch::FetchSettings {
+        timeout: reg.settings.timeout,
+        max_bytes: reg.settings.max_page_bytes,
+        concurrency: reg.settings.concurrency,
+        per_host: reg.settings.per_host,
+        ..Default::default()
+    })
+    .map_err(|e| DaemonError::Setup(format!("cannot build the HTTP client: {e}")))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Run until a stop signal. Returns after in-flight work finished or the grace ran out.
+pub async fn run(opts: Options) -> Result<(), DaemonError> {
+    let clock = SystemClock;
+    let mut registry = config::load(&opts.config)?;
+    let _lock = DbLock::acquire(&opts.database)?;
+    let mut store = Store::open(&opts.database)?;
+    store.sync_registry(&registry, clock.now())?;
+    let overdue = store.reschedule(&registry, clock.now())?;
+    let mut fetcher = fetcher_for(&registry)?;
+    let mut channels = Channels::from_registry(&registry, &env_var)
+        .map_err(|e| DaemonError::Setup(format!("cannot set up alert delivery: {e}")))?;
+    tracing::info!(
+        database = %opts.database.display(),
+        sources = registry.sources().count(),
+        overdue,
+        "capwatch daemon started"
+    );
+
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| DaemonError::Setup(e.to_string()))?;
+
+    // The HTTP surface reads the same database through its own read-only
+    // connections; the registry is shared so a reload reaches it.
+    let shared = Arc::new(RwLock::new(registry.clone()));
+    let (stop_http, stop_http_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = match opts.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| DaemonError::Setup(format!("cannot listen on {addr}: {e}")))?;
+            tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving HTTP");
+            let state = crate::serve::ServeState::new(
+                shared.clone(),
+                opts.database.clone(),
+                opts.api_token.clone(),
+            );
+            Some(tokio::spawn(crate::serve::serve(listener, state, async {
+                let _ = stop_http_rx.await;
+            })))
+        }
+        None => None,
+    };
+
+    let mut next_eval = clock.now();
+    let mut next_guides = clock.now();
+    let mut stopping = false;
+    while !stopping {
+        let now = clock.now();
+        let due: Vec<String> = store
+            .due_sources(now)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let with_guides = now >= next_guides;
+        if !due.is_empty() || now >= next_eval || with_guides {
+            let sources: Vec<&config::Source> =
+                due.iter().filter_map(|id| registry.source(id)).collect();
+            let mut cycle = std::pin::pin!(pipeline::run_cycle(
+                &mut store,
+                &registry,
+                &fetcher,
+                &sources,
+                with_guides,
+                &clock,
+                &LogProgress,
+                &channels,
+            ));
+            let result = tokio::select! {
+                r = &mut cycle => Some(r),
+                _ = term.recv() => { stopping = true; None }
+                _ = int.recv() => { stopping = true; None }
+            };
+            let result = match result {
+                Some(r) => Some(r),
+                None => {
+                    tracing::info!(
+                        grace_ms = opts.grace.as_millis() as u64,
+                        "stopping: letting in-flight checks finish"
+                    );
+                    tokio::time::timeout(opts.grace, &mut cycle).await.ok()
+                }
+            };
+            match result {
+                Some(Ok(c)) => {
+                    let e = &c.evaluation;
+                    if c.checks.checked() > 0
+                        || e.queued.queued + e.queued.resolved + e.delivery.messages > 0
+                    {
+                        tracing::info!(
+                            checked = c.checks.checked(),
+                            changed = c.checks.changed(),
+                            failed = c.checks.failed().count(),
+                            alerts_queued =
+                                e.queued.queued + e.queued.reminders + e.queued.resolved,
+                            messages_sent = e.delivery.messages,
+                            alerts_pending = e.delivery.pending,
+                            "cycle done"
+                        );
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "cycle failed; will retry on the next tick")
+                }
+                None if stopping => tracing::warn!(
+                    "in-flight checks did not finish within the grace period; they will run again after restart"
+                ),
+                None => {}
+            }
+            let now = clock.now();
+            next_eval = now.checked_add(opts.evaluate_every).unwrap_or(now);
+            if with_guides {
+                next_guides = registry
+                    .settings
+                    .schedule
+                    .next_after(now)
+                    .unwrap_or(next_eval);
+            }
+        }
+        if stopping {
+            break;
+        }
+        // Sleep until the next source is due, the next evaluation, or a signal.
+        let now = clock.now();
+        let mut wake = next_eval.min(next_guides);
+        if let Some(t) = store.next_due()? {
+            wake = wake.min(t);
+        }
+        let wait = Duration::from_millis(
+            (wake.as_millisecond() - now.as_millisecond()).clamp(0, 60_000) as u64,
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = term.recv() => stopping = true,
+            _ = int.recv() => stopping = true,
+            _ = hup.recv() => {
+                match config::load(&opts.config) {
+                    Ok(new) => {
+                        store.sync_registry(&new, clock.now())?;
+                        let overdue = store.reschedule(&new, clock.now())?;
+                        fetcher = fetcher_for(&new)?;
+                        match Channels::from_registry(&new, &env_var) {
+                            Ok(c) => channels = c,
+                            Err(e) => tracing::error!(error = %e, "alert delivery not reconfigured"),
+                        }
+                        if let Ok(mut w) = shared.write() {
+                            *w = new.clone();
+                        }
+                        registry = new;
+                        tracing::info!(sources = registry.sources().count(), overdue, "registry reloaded");
+                    }
+                    Err(e) => tracing::error!("registry not reloaded, keeping the previous one:\n{e}"),
+                }
+            }
+        }
+    }
+    let _ = stop_http.send(());
+    if let Some(h) = http {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    tracing::info!("capwatch daemon stopped");
+    Ok(())
+}
