@@ -122,6 +122,8 @@ struct Shared {
     tempfails_left: u32,
     require_auth: Option<(String, String)>,
     offer_starttls: bool,
+    /// Whether the port is open now (false in `Refuse` mode).
+    listening: bool,
 }
 
 /// A running SMTP server; stops on drop.
@@ -168,12 +170,29 @@ impl SmtpServer {
             // Dropping the runtime here cancels sessions still open (hung ones).
         });
         let addr = addr_rx.recv().expect("smtp server started");
-        SmtpServer {
+        let server = SmtpServer {
             addr,
             shared,
             mode: mode_tx,
             stop: Some(stop_tx),
             thread: Some(thread),
+        };
+        server.wait_listening(options.mode != Mode::Refuse);
+        server
+    }
+
+    /// Block until the port is open (or closed), so a mode change is in
+    /// force when `set_mode` returns.
+    fn wait_listening(&self, want: bool) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while self.shared.lock().unwrap().listening != want {
+            assert!(
+                Instant::now() < until,
+                "test smtp server could not {} port {}",
+                if want { "reopen" } else { "close" },
+                self.port()
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -192,9 +211,12 @@ impl SmtpServer {
 
     /// Change the behaviour; applies to new connections and to the next
     /// decision of open ones. Setting `TempfailFirst(n)` restarts its count.
+    /// Returns once the port is closed (`Refuse`) or open (other modes).
     pub fn set_mode(&self, mode: Mode) {
         self.shared.lock().unwrap().tempfails_left = tempfails_of(&mode);
+        let listening = mode != Mode::Refuse;
         let _ = self.mode.send(mode);
+        self.wait_listening(listening);
     }
 
     /// The messages accepted so far.
@@ -272,6 +294,7 @@ async fn accept_loop(
         } else if listener.is_none() {
             listener = TcpListener::bind(addr).await.ok();
         }
+        shared.lock().unwrap().listening = listener.is_some();
         match &listener {
             Some(l) => {
                 tokio::select! {
