@@ -93,7 +93,8 @@ fn sources_are_checked_on_schedule_and_sigterm_stops_cleanly() {
         for w in times.windows(2).skip(1) {
             let gap = w[1] - w[0];
             assert!(
-                gap >= Duration::from_millis(1_500) && gap <= Duration::from_millis(2_700),
+                // 2 s apart, give or take scheduling noise on a loaded 2-core machine.
+                gap >= Duration::from_millis(1_200) && gap <= Duration::from_millis(3_200),
                 "{path}: gap {gap:?} between checks on a 2 s schedule"
             );
         }
