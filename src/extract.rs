@@ -201,10 +201,13 @@ pub fn extract(
     kind: ContentKind,
     selection: &Selection,
 ) -> Result<Page, ExtractError> {
-    if looks_binary(body) {
-        return Err(ExtractError::Unreadable("binary content".into()));
-    }
-    let text = decode(body);
+    let text = match decode_utf16(body) {
+        Some(text) => text,
+        None if looks_binary(body) => {
+            return Err(ExtractError::Unreadable("binary content".into()));
+        }
+        None => decode(body),
+    };
     match kind {
         ContentKind::Html => extract_html(&text, selection),
         ContentKind::Markdown => Ok(extract_markdown(&text)),
@@ -222,6 +225,26 @@ pub fn content_hash(text: &str) -> String {
 fn decode(body: &[u8]) -> String {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     String::from_utf8_lossy(body).into_owned()
+}
+
+/// UTF-16 text with a byte order mark, if the body is that.
+fn decode_utf16(body: &[u8]) -> Option<String> {
+    let (rest, little) = match body {
+        [0xFF, 0xFE, rest @ ..] => (rest, true),
+        [0xFE, 0xFF, rest @ ..] => (rest, false),
+        _ => return None,
+    };
+    let units: Vec<u16> = rest
+        .chunks_exact(2)
+        .map(|c| {
+            if little {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        })
+        .collect();
+    Some(String::from_utf16_lossy(&units))
 }
 
 /// True when the first bytes hold NULs or many control bytes.
@@ -864,10 +887,10 @@ impl MdConverter {
     fn kind(&self) -> BlockKind {
         if self.code {
             BlockKind::Code
-        } else if let Some(level) = self.heading {
-            BlockKind::Heading(level)
         } else if self.quote_depth > 0 || self.liquid_callout || self.para_callout {
             BlockKind::Callout
+        } else if let Some(level) = self.heading {
+            BlockKind::Heading(level)
         } else if self.item_depth > 0 {
             BlockKind::ListItem
         } else {
@@ -1376,6 +1399,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(page.blocks[0].text, "caf\u{fffd} ok");
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let mut body = vec![0xFF, 0xFE];
+        for u in "<p>Hi</p>".encode_utf16() {
+            body.extend(u.to_le_bytes());
+        }
+        let page = extract(&body, ContentKind::Html, &Selection::default()).unwrap();
+        assert_eq!(page.blocks[0].text, "Hi");
+    }
+
+    #[test]
+    fn callout_markers_shift_link_ranges() {
+        let page = md("> [NOTE] See [the guide](https://x/#beta) first.\n");
+        let b = &page.blocks[0];
+        assert_eq!(b.text, "See the guide first.");
+        assert_eq!(&b.text[b.links[0].0..b.links[0].1], "the guide");
     }
 
     #[test]

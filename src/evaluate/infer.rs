@@ -117,6 +117,7 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
             date: None,
             units: vec![title.as_str()],
             table_row: false,
+            partial: false,
         };
         scan(&s, &extra_rules, &mut cands);
     }
@@ -155,6 +156,7 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
                 date: layout.dates[i],
                 units,
                 table_row: block.kind == BlockKind::TableRow,
+                partial: PARTIAL.is_match(text),
             };
             scan(&s, &extra_rules, &mut cands);
         }
@@ -462,6 +464,8 @@ struct Sentence<'a> {
     /// Parts that may be a bare status label: table cells, or a short block whole.
     units: Vec<&'a str>,
     table_row: bool,
+    /// Starts with "Some"/"Certain"…: only subjects listed after the phrase count.
+    partial: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -561,6 +565,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(s(Preview), r"[(\[]preview[)\]]", Label),
         rule(s(Preview), r"early access", Plain),
         rule(s(Preview), r"experimental", Plain),
+        rule(
+            s(Preview),
+            r"in (?:an? )?(?:private |closed |early )?alpha|alpha (?:release|version|program|phase)s?",
+            Plain,
+        ),
         // beta
         rule(
             s(Beta),
@@ -662,7 +671,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         rule(
             a(Gated),
-            r"request (?:early |preview |beta )?access|access request|apply for (?:early )?access|request to join|join (?:the )?wait-?list|wait-?list|early access program|sign up for (?:the )?(?:beta|preview|early access)",
+            r"request (?:early |preview |beta )?access|access request|apply for (?:early )?access|request to join|join (?:the )?wait-?list|wait-?list|early access program|(?:sign up|apply|register) (?:to join |for |to )(?:the )?(?:beta|preview|early access|program|waitlist)|join the (?:beta|preview|early access program)",
             Plain,
         ),
         rule(
@@ -800,6 +809,74 @@ static ENUMERATION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Words that may follow an adjectival GA phrase in a statement ("is
+/// generally available in…", "GA release of…"); any other word means the
+/// phrase describes a noun ("uses generally available Bar clusters").
+const GA_FOLLOWERS: &[&str] = &[
+    "in",
+    "to",
+    "for",
+    "on",
+    "and",
+    "as",
+    "since",
+    "from",
+    "today",
+    "now",
+    "worldwide",
+    "globally",
+    "across",
+    "with",
+    "at",
+    "via",
+    "through",
+    "of",
+    "release",
+    "releases",
+    "launch",
+    "announcement",
+    "status",
+    "date",
+    "starting",
+    "beginning",
+    "effective",
+    "everywhere",
+    "but",
+    "or",
+    "without",
+];
+
+/// "the generally available version of Bar", "generally available Bar
+/// clusters": the GA phrase qualifies another noun, it does not state the
+/// subject's stage. "is a generally available service" still counts.
+fn ga_attributive(text: &str, start: usize, end: usize) -> bool {
+    let phrase = text[start..end].to_ascii_lowercase();
+    if phrase.starts_with("general availability") {
+        return false;
+    }
+    let before = text[..start].trim_end().to_ascii_lowercase();
+    let last_two: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+    let determiner = last_two
+        .first()
+        .is_some_and(|w| matches!(*w, "the" | "a" | "an" | "any" | "other" | "all" | "only"));
+    let copula = last_two
+        .get(1)
+        .is_some_and(|w| matches!(*w, "is" | "are" | "was" | "becomes" | "became" | "be"));
+    if determiner {
+        // "is a generally available service" states it; "uses the GA version" does not.
+        return !copula;
+    }
+    let next = text[end..]
+        .trim_start()
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let next_is_word =
+        text[end..].starts_with(' ') && next.chars().next().is_some_and(char::is_alphabetic);
+    next_is_word && !GA_FOLLOWERS.contains(&next.as_str())
+}
+
 const PREPOSITIONS: &[&str] = &[
     "in", "into", "via", "through", "with", "within", "using", "across", "from", "by", "for", "on",
     "inside", "under",
@@ -835,7 +912,18 @@ struct Hit {
 }
 
 /// Is the phrase at `hit` about the subject, given where the subject is named?
-fn owned(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> bool {
+/// What kind of match is being attached to the subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    Phrase,
+    /// "(beta)": belongs to the words just before it.
+    Label,
+    /// Region codes: additive, so "Many … are available in US/CA" counts.
+    Regions,
+}
+
+fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> bool {
+    let label = attach == Attach::Label;
     if s.table_row && !label {
         return !s.mentions.is_empty();
     }
@@ -850,6 +938,11 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> bool {
                 && gap
                     .chars()
                     .all(|c| c.is_alphanumeric() || c == ' ' || c == '-');
+        }
+        if s.partial && attach != Attach::Regions && ms < end {
+            // "Some reports of Foo are in beta" is not about Foo as a whole;
+            // "Some workloads are in preview, including Foo" is.
+            return false;
         }
         if ms < end && me > start {
             return true;
@@ -943,7 +1036,12 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             || !lists.iter().any(|&(ls, le)| h.start < le && ls < h.end)
     });
     for h in hits {
-        let Some(place) = place_of(s, h.start, h.end, h.kind == Kind::Label) else {
+        let attach = if h.kind == Kind::Label {
+            Attach::Label
+        } else {
+            Attach::Phrase
+        };
+        let Some(place) = place_of(s, h.start, h.end, attach) else {
             continue;
         };
         let phrase = &s.text[h.start..h.end];
@@ -980,11 +1078,16 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
 }
 
 /// The place a phrase at `start..end` counts in, if any.
-fn place_of(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> Option<Place> {
+fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Option<Place> {
     if s.place.title {
+        // A title speaks for the page; but "Foo Classic (deprecated) vs Foo"
+        // labels a different name than the subject's.
+        if attach == Attach::Label && !s.mentions.is_empty() && !owned(s, start, end, attach) {
+            return None;
+        }
         return Some(Place::Title);
     }
-    let about = !s.mentions.is_empty() && owned(s, start, end, label);
+    let about = !s.mentions.is_empty() && owned(s, start, end, attach);
     if s.place.banner || (s.place.callout && about) {
         return Some(Place::Banner);
     }
@@ -1026,7 +1129,7 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
                         value = Value::Stage(Stage::Announced);
                         kind = Kind::Weak;
                         weak = true;
-                    } else if GA_NEGATED.is_match(before) {
+                    } else if GA_NEGATED.is_match(before) || ga_attributive(s.text, start, end) {
                         continue;
                     }
                 }
@@ -1175,6 +1278,11 @@ static REGION_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:regions?|marketplaces?|countr(?:y|ies))\b").expect("valid regex")
 });
 
+static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|isn't|aren't|unavailable|except|excluding|outside)\b")
+        .expect("valid regex")
+});
+
 static GLOBAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)\b(?:all (?:aws |supported )?regions|all marketplaces|all countries|globally|worldwide|available everywhere)\b",
@@ -1202,6 +1310,10 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         }
     };
     let labelled = body_off > 0;
+    // "not available in CA", "all marketplaces except JP": not a list of where it is.
+    if REGION_NEGATION.is_match(body) {
+        return;
+    }
     let mut codes: Vec<(usize, usize, String)> = AWS_REGION
         .find_iter(body)
         .map(|m| (m.start(), m.end(), m.as_str().to_string()))
@@ -1243,7 +1355,7 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         if s.links.iter().any(|&(ls, le)| ls <= start && end <= le) {
             continue;
         }
-        let Some(place) = place_of(s, start, end, false) else {
+        let Some(place) = place_of(s, start, end, Attach::Regions) else {
             continue;
         };
         let value = list.join(",");
@@ -1633,6 +1745,30 @@ mod tests {
             ),
             ("All accounts have access to Widget.", SU, AU),
             ("Widget is available to all customers.", SU, Open),
+            ("Widget is in private alpha.", Preview, AU),
+            (
+                "Widget, previously in preview, is now generally available.",
+                Ga,
+                AU,
+            ),
+            ("Widget has reached general availability (GA).", Ga, AU),
+            ("Widget is a generally available service.", Ga, AU),
+            (
+                "Widget is now generally available worldwide for all advertisers.",
+                Ga,
+                AU,
+            ),
+            ("To use Widget, join the beta program.", Beta, Gated),
+            (
+                "Widget is available to customers who have an Enterprise plan.",
+                SU,
+                Gated,
+            ),
+            (
+                "This feature is covered by the Pre-GA Offerings Terms for Widget.",
+                Preview,
+                AU,
+            ),
         ];
         for (text, stage, access) in cases {
             let got = run(&page(vec![para(text)]), "Widget");
@@ -1661,6 +1797,10 @@ mod tests {
             "Widget works with features that are in beta, preview, or otherwise not yet released into general availability.",
             "Widget is no longer in beta.",
             "Widget uses a Pre-GA component.",
+            "Widget uses the generally available version of Gadget.",
+            "Widget works with generally available Gadget clusters.",
+            "Widget reports on GA4 properties.",
+            "Widget has graduated from beta.",
             "The epsilon value that Widget lets you preview.",
         ];
         for text in cases {
@@ -1736,6 +1876,16 @@ mod tests {
         ]);
         assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
         assert_eq!(run(&p, "Gadget").status.stage, Stage::Preview);
+    }
+
+    #[test]
+    fn partial_sentences_need_the_subject_listed() {
+        let p = page(vec![para("Some reports in Widget are in beta.")]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        let p = page(vec![para(
+            "Some workloads are in preview, including Widget and Gadget.",
+        )]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Preview);
     }
 
     #[test]
@@ -1846,6 +1996,8 @@ mod tests {
             ("Widget launched in the US marketplace.", &["US"]),
             ("Widget costs less in US dollars.", &[]),
             ("Widget signals: US/CA/MX marketplaces.", &[]),
+            ("Widget is not available in CA or MX marketplaces.", &[]),
+            ("Widget is available in all marketplaces except JP.", &[]),
         ];
         for (text, want) in cases {
             let got = run(&page(vec![para(text)]), "Widget");
