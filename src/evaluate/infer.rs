@@ -999,6 +999,9 @@ struct Candidate {
     weak: bool,
     /// Region codes (regions only).
     codes: Vec<String>,
+    /// Access that comes with a stage ("open beta", "closed preview") holds
+    /// only while that stage does.
+    bound_stage: Option<Stage>,
 }
 
 fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
@@ -1072,6 +1075,10 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             date: s.date,
             weak: h.weak,
             codes: Vec::new(),
+            bound_stage: match h.value {
+                Value::Access(_) => stage_word(phrase),
+                Value::Stage(_) => None,
+            },
         });
     }
     regions(s, out);
@@ -1372,6 +1379,7 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
             date: s.date,
             weak: false,
             codes: list,
+            bound_stage: None,
         });
     }
 }
@@ -1486,12 +1494,37 @@ fn quote(text: &str, start: usize, end: usize) -> String {
 
 const EVIDENCE_PER_DIMENSION: usize = 6;
 
+/// The stage a qualifier phrase names: "open beta" → beta.
+fn stage_word(phrase: &str) -> Option<Stage> {
+    let lower = phrase.to_ascii_lowercase();
+    if lower.contains("beta") {
+        Some(Stage::Beta)
+    } else if lower.contains("preview") {
+        Some(Stage::Preview)
+    } else {
+        None
+    }
+}
+
 fn resolve(cands: Vec<Candidate>) -> Inference {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     let mut status = Status::unknown();
     for dim in [Dimension::Stage, Dimension::Access, Dimension::Regions] {
-        let all: Vec<&Candidate> = cands.iter().filter(|c| c.dimension == dim).collect();
+        let all: Vec<&Candidate> = cands
+            .iter()
+            .filter(|c| c.dimension == dim)
+            .filter(|c| match (c.bound_stage, status.stage) {
+                // "Public preview" access is stale once the page says the stage moved on.
+                (Some(bound), decided) if decided != Stage::Unknown && decided != bound => {
+                    notes.push(format!(
+                        "access evidence tied to {bound} set aside: stage is now {decided}"
+                    ));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         if all.is_empty() {
             continue;
         }
@@ -1554,6 +1587,8 @@ fn resolve(cands: Vec<Candidate>) -> Inference {
             });
         }
     }
+    let mut seen = BTreeSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
     Inference {
         status,
         evidence,
