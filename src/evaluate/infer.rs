@@ -18,34 +18,58 @@
 //!    feature/product/service/page…"; a callout at the top of the page (before
 //!    the first sub-heading, after at most one intro paragraph); or a sentence
 //!    before the first sub-heading about "this documentation/feature…" ("This
-//!    is prerelease documentation…"). A banner sentence that starts with
-//!    "Some"/"Certain"… speaks about part of the page and needs the subject named.
+//!    is prerelease documentation…").
 //! 3. **sentence** — a sentence that names the subject (name or alias,
 //!    case-insensitive, whole words); a "This feature…/It…" sentence right after
 //!    one; a "Regions:/Availability:/Status:" line in a section whose heading
 //!    names the subject; a table row naming the subject (one row is one sentence).
 //!
 //! Within a sentence that names the subject, a phrase is about the subject
-//! unless the subject only appears after the phrase behind a preposition
-//! ("metrics now in beta through Amazon Marketing Stream" is not about Amazon
-//! Marketing Stream), and a parenthesised label ("(beta)") belongs to the words
-//! just before it. Phrases inside link text, inside identifiers
-//! (`model-preview-10`, `#dataset-beta`, `beta_flag`) and in code blocks never
-//! count.
+//! unless the subject is introduced by a preposition in the same clause
+//! ("metrics now in beta through Amazon Marketing Stream", "… via Amazon
+//! Marketing Stream GA" are not about Amazon Marketing Stream); a
+//! parenthesised label ("(beta)") belongs to the (at most two) words just
+//! before it; and a sentence that starts with "Some"/"Certain"/"Many" speaks
+//! about part of something, so only a subject listed after the phrase ("…are in
+//! preview, including Foo") counts. Phrases inside link text, inside
+//! identifiers (`model-preview-10`, `#dataset-beta`, `beta_flag`) and in code
+//! blocks never count.
+//!
+//! # Reading one sentence
+//!
+//! - A "now" clause wins: in "X, which was first launched as beta, is now
+//!   generally available" the past-tense beta is history. Past tense alone
+//!   ("was released to open beta in May") still counts, but weakly.
+//! - "Until today…/previously…" statements, negations ("no longer in beta",
+//!   "not yet generally available", "before general availability (GA)") and
+//!   lists of stage words ("in beta, preview, or otherwise not yet released")
+//!   do not count.
+//! - GA is never guessed: only "generally available", "general availability"
+//!   or an upper-case "GA" stating the subject's stage — not future ("will be
+//!   generally available" is `announced`), not negated, not qualifying another
+//!   noun ("uses the generally available version of Bar"). "Now available"
+//!   counts as GA only when nothing else in the sentence names a stage, and
+//!   weakly.
+//! - Regions: AWS codes anywhere in an availability sentence; country or
+//!   marketplace codes in a list ("US/CA/JP"), beside "marketplace"/"region",
+//!   or after an availability label; "all regions"/"worldwide" → global.
+//!   Negated sentences ("not available in CA") give none.
 //!
 //! # Deciding
 //!
-//! For each dimension, among the candidates: weak ones (past tense "was
-//! launched as beta", "now available", "coming soon") are used only when
-//! nothing stronger exists; then the strongest place wins (title over banner
-//! over sentence); then, on pages with dated headings (release notes, "## June
-//! 3, 2025", "### 2024-11-05"), only the most recent dated section that says
-//! anything counts — by date, not by order on the page. If what remains still
-//! disagrees (beta and ga both in banners), the dimension is `unknown`, all
-//! competing quotes are kept and a note says so: never a guess. `ga` comes only
-//! from an explicit GA phrase about the subject that is not negated or future
-//! ("before general availability", "will be generally available"). Regions are
-//! the union of the codes stated in the winning places.
+//! For each dimension: weak wording ("now available", "coming soon", past
+//! tense) is set aside when strong wording comes from the same section; then
+//! the strongest place wins (title over banner over sentence); then, on pages
+//! with dated headings (release notes: "## June 3, 2025", "### 2024-11-05",
+//! "### September 2025"), only the most recent dated section that says
+//! anything counts — by date, not by order on the page; then strong over weak.
+//! If what remains still disagrees (beta and ga in equally strong places), the
+//! dimension is `unknown`, the competing quotes are all kept as evidence and a
+//! note says so: never a guess. Access that comes with a stage ("open beta" →
+//! open, "closed beta" → gated) is dropped once the page's stage is another
+//! one. Regions are the union of the codes in the winning places (global and
+//! codes together → unknown, with a note). Notes also say what was set aside
+//! and why.
 
 use crate::model::{Access, Block, BlockKind, Dimension, Page, Regions, Stage, Status};
 use regex::Regex;
