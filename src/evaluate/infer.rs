@@ -837,6 +837,14 @@ static ENUMERATION: LazyLock<Regex> = LazyLock::new(|| {
 /// generally available in…", "GA release of…"); any other word means the
 /// phrase describes a noun ("uses generally available Bar clusters").
 const GA_FOLLOWERS: &[&str] = &[
+    "last",
+    "this",
+    "earlier",
+    "yesterday",
+    "recently",
+    "back",
+    "early",
+    "late",
     "in",
     "to",
     "for",
@@ -1812,6 +1820,7 @@ mod tests {
             ),
             ("Widget has reached general availability (GA).", Ga, AU),
             ("Widget is a generally available service.", Ga, AU),
+            ("Widget went GA last week.", Ga, AU),
             (
                 "Widget is now generally available worldwide for all advertisers.",
                 Ga,
