@@ -965,11 +965,14 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> bool {
             if me > start {
                 return false;
             }
+            // Lower-case words only: "Foo dataset (beta)" is Foo's, but
+            // "AMC Paid Features (beta)" is not AMC's.
             let gap = s.text[me..start].trim();
             return gap.split_whitespace().count() <= 2
-                && gap
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-');
+                && gap.split_whitespace().all(|w| {
+                    w.chars().next().is_some_and(char::is_lowercase)
+                        && w.chars().all(|c| c.is_alphanumeric() || c == '-')
+                });
         }
         if s.partial && attach != Attach::Regions && ms < end {
             // "Some reports of Foo are in beta" is not about Foo as a whole;
@@ -1944,6 +1947,17 @@ mod tests {
         ]);
         assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
         assert_eq!(run(&p, "Gadget").status.stage, Stage::Preview);
+    }
+
+    #[test]
+    fn labels_belong_to_the_name_right_before_them() {
+        let p = page(vec![para(
+            "Explore AMC Paid Features (beta) in the sandbox.",
+        )]);
+        assert_eq!(run(&p, "AMC").status.stage, Stage::Unknown);
+        assert_eq!(run(&p, "AMC Paid Features").status.stage, Stage::Beta);
+        let p = page(vec![para("The Widget dataset (beta) is ready.")]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Beta);
     }
 
     #[test]
