@@ -737,6 +737,10 @@ static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"([^"]*)")?\s*$"#).expect("valid regex")
 });
 
+static TABLE_DELIMITER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$").expect("valid regex")
+});
+
 static FENCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(```+|~~~+)").expect("valid regex"));
 
@@ -840,6 +844,23 @@ fn preprocess_markdown(src: &str) -> String {
             out.push('\n');
             out.push_str(line.trim());
             out.push_str("\n\n");
+            continue;
+        }
+        // A table whose delimiter row has more or fewer cells than its header
+        // is still meant as a table: make the counts agree.
+        if TABLE_DELIMITER.is_match(&line)
+            && let Some(header) = out.lines().last()
+            && header.trim_start().starts_with('|')
+        {
+            let cells = header
+                .trim()
+                .trim_start_matches('|')
+                .trim_end_matches('|')
+                .split('|')
+                .count();
+            out.push('|');
+            out.push_str(&" --- |".repeat(cells));
+            out.push('\n');
             continue;
         }
         let replaced = LIQUID_TAG.replace_all(&line, |c: &regex::Captures<'_>| {
@@ -1577,6 +1598,18 @@ let y = 2;</code></pre>
             vec![
                 (BlockKind::Paragraph, "The role is in public preview now."),
                 (BlockKind::Paragraph, "Click ."),
+            ]
+        );
+    }
+
+    #[test]
+    fn markdown_tables_with_a_mismatched_delimiter_row_are_tables() {
+        let page = md("| A | B |\n|---|---|---|\n| one | two |\n");
+        assert_eq!(
+            kinds_texts(&page),
+            vec![
+                (BlockKind::TableRow, "A | B"),
+                (BlockKind::TableRow, "one | two")
             ]
         );
     }

@@ -15,10 +15,13 @@
 //! 1. **title** — the page title or the first H1, whatever it names
 //!    ("Forecasting API (beta)").
 //! 2. **banner** — a callout that names the subject or says "this
-//!    feature/product/service/page…"; a callout at the top of the page (before
-//!    the first sub-heading, after at most one intro paragraph); or a sentence
-//!    before the first sub-heading about "this documentation/feature…" ("This
-//!    is prerelease documentation…").
+//!    feature/product/service/page…"; a bare status label ("Preview") in a
+//!    callout at the top of the page (before the first sub-heading, after at
+//!    most one intro paragraph); or a sentence before the first sub-heading
+//!    about "this documentation/feature…" ("This is prerelease
+//!    documentation…"). A top callout that names something else ("The
+//!    security manager role is in public beta") is not a banner for other
+//!    subjects.
 //! 3. **sentence** — a sentence that names the subject (name or alias,
 //!    case-insensitive, whole words); a "This feature…/It…" sentence right after
 //!    one; a "Regions:/Availability:/Status:" line in a section whose heading
@@ -29,11 +32,15 @@
 //! ("metrics now in beta through Amazon Marketing Stream", "… via Amazon
 //! Marketing Stream GA" are not about Amazon Marketing Stream); a
 //! parenthesised label ("(beta)") belongs to the (at most two) words just
-//! before it; and a sentence that starts with "Some"/"Certain"/"Many" speaks
+//! before it; a sentence that starts with "Some"/"Certain"/"Many" speaks
 //! about part of something, so only a subject listed after the phrase ("…are in
-//! preview, including Foo") counts. Phrases inside link text, inside
-//! identifiers (`model-preview-10`, `#dataset-beta`, `beta_flag`) and in code
-//! blocks never count.
+//! preview, including Foo") counts; "does not include Foo"/"except Foo" after
+//! the phrase excludes Foo. A name followed by a version or by what belongs to
+//! it ("Foo v2", "Foo account", "Foo reports", "Foo's") names something else.
+//! Phrases inside link text, inside quotation marks (a title such as "SD
+//! reports v2 deprecation"), inside identifiers (`model-preview-10`,
+//! `#dataset-beta`, `beta_flag`) and in code blocks never count. A title that
+//! names a list ("Planned deprecations", "API betas") is not a status.
 //!
 //! # Reading one sentence
 //!
@@ -340,7 +347,11 @@ impl Layout {
         let partial = PARTIAL.is_match(text);
         if block.kind == BlockKind::Callout {
             info.callout = true;
-            if !partial && (self.top_callout[i] || THIS_REF.is_match(text)) {
+            // A top callout that names something else ("The security manager
+            // role is in beta") is not about every subject: without the
+            // subject's name it must say "this feature…" or be a bare label.
+            let bare = BARE_LABEL.is_match(text.trim().trim_end_matches(['.', ':']));
+            if !partial && (THIS_REF.is_match(text) || (self.top_callout[i] && bare)) {
                 info.banner = true;
             }
         } else if i < self.first_sub
@@ -405,11 +416,86 @@ impl SubjectMatcher {
                 let before = text[..m.start()].chars().next_back();
                 let after = text[m.end()..].chars().next();
                 let ok = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                ok(before) && ok(after)
+                ok(before) && ok(after) && !names_something_else(&text[m.end()..])
             })
             .map(|m| (m.start(), m.end()))
             .collect()
     }
+}
+
+/// Nouns that, right after the subject's name, make the phrase about
+/// something of the subject's rather than the subject: its accounts, users,
+/// reports, playbooks, a version.
+const OTHER_THINGS: &[&str] = &[
+    "account",
+    "accounts",
+    "instance",
+    "instances",
+    "user",
+    "users",
+    "customer",
+    "customers",
+    "advertiser",
+    "advertisers",
+    "seller",
+    "sellers",
+    "vendor",
+    "vendors",
+    "partner",
+    "partners",
+    "developer",
+    "developers",
+    "team",
+    "teams",
+    "report",
+    "reports",
+    "reporting",
+    "campaign",
+    "campaigns",
+    "playbook",
+    "playbooks",
+    "audience",
+    "audiences",
+    "profile",
+    "profiles",
+    "table",
+    "tables",
+    "metric",
+    "metrics",
+    "signal",
+    "signals",
+    "data",
+    "page",
+    "pages",
+    "documentation",
+    "docs",
+    "guide",
+    "guides",
+    "tutorial",
+    "tutorials",
+    "customers'",
+    "users'",
+];
+
+/// True when the words after a mention continue a longer name ("AMC instance",
+/// "Amazon DSP account", "Amazon Ads API v1", "AMC's sandbox"): the sentence
+/// is then about that other thing.
+fn names_something_else(after: &str) -> bool {
+    if after.starts_with("'s") || after.starts_with("’s") {
+        return true;
+    }
+    let Some(rest) = after.strip_prefix(' ') else {
+        return false;
+    };
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '\'')
+        .collect();
+    let lower = word.to_lowercase();
+    let version = lower.len() >= 2
+        && lower.starts_with('v')
+        && lower[1..].chars().all(|c| c.is_ascii_digit());
+    version || OTHER_THINGS.contains(&lower.as_str())
 }
 
 // ---------------------------------------------------------------------------
@@ -909,6 +995,29 @@ fn ga_attributive(text: &str, start: usize, end: usize) -> bool {
     next_is_word && !GA_FOLLOWERS.contains(&next.as_str())
 }
 
+static NEGATION_BETWEEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|except|excluding|other than|unlike)\b|n't\b").expect("valid regex")
+});
+
+/// Byte spans of short quoted text (“…”, "…"): names and titles, not statements.
+fn quoted_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut open: Option<(usize, char)> = None;
+    for (i, c) in text.char_indices() {
+        match (open, c) {
+            (None, '"' | '“') => open = Some((i, c)),
+            (Some((o, '"')), '"') | (Some((o, '“')), '”') => {
+                if i - o <= 120 {
+                    spans.push((o, i + c.len_utf8()));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
 const PREPOSITIONS: &[&str] = &[
     "in", "into", "via", "through", "with", "within", "using", "across", "from", "by", "for", "on",
     "inside", "under",
@@ -982,6 +1091,10 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> bool {
         if ms < end && me > start {
             return true;
         }
+        // "This deprecation does not include Foo", "… except Foo".
+        if ms >= end && NEGATION_BETWEEN.is_match(&s.text[end..ms]) {
+            return false;
+        }
         if !after_preposition(s.text, ms) {
             return true;
         }
@@ -996,25 +1109,30 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> bool {
 /// determiners and capitalised words of the same name ("through the Amazon
 /// Ads Campaign Management API").
 fn after_preposition(text: &str, at: usize) -> bool {
-    let words: Vec<&str> = text[..at]
+    let before = text[..at].trim_end();
+    // "Amazon Marketing Cloud (AMC)": look through the parenthesis.
+    let before = before.strip_suffix('(').unwrap_or(before).trim_end();
+    // Other punctuation right before the subject ends the search.
+    if before.ends_with([',', ';', ':', '.']) {
+        return false;
+    }
+    let words: Vec<&str> = before
         .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
         .filter(|w| !w.is_empty())
         .collect();
-    // A punctuation mark right before the subject ends the search.
-    if text[..at].trim_end().ends_with([',', ';', ':', '(', '.']) {
-        return false;
-    }
+    // Skip determiners, list glue and capitalised words of other names:
+    // "for Sponsored Products, Sponsored Brands, and Amazon DSP".
     for (skipped, w) in words.iter().rev().enumerate() {
         let lower = w.to_ascii_lowercase();
         if PREPOSITIONS.contains(&lower.as_str()) {
             return true;
         }
-        let determiner = matches!(
+        let glue = matches!(
             lower.as_str(),
-            "the" | "a" | "an" | "your" | "our" | "their" | "its"
+            "the" | "a" | "an" | "your" | "our" | "their" | "its" | "and" | "or"
         );
         let capitalised = w.chars().next().is_some_and(char::is_uppercase);
-        if skipped >= 4 || !(determiner || capitalised) {
+        if skipped >= 8 || !(glue || capitalised) {
             return false;
         }
     }
@@ -1123,8 +1241,16 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
 fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Option<Place> {
     if s.place.title {
         // A title speaks for the page; but "Foo Classic (deprecated) vs Foo"
-        // labels a different name than the subject's.
+        // labels a different name than the subject's, and "Planned
+        // deprecations" or "API betas" titles a list of many things.
         if attach == Attach::Label && !s.mentions.is_empty() && !owned(s, start, end, attach) {
+            return None;
+        }
+        let phrase = s.text[start..end].to_ascii_lowercase();
+        if ["deprecations", "betas", "previews", "retirements"]
+            .iter()
+            .any(|p| phrase.ends_with(p))
+        {
             return None;
         }
         return Some(Place::Title);
@@ -1141,6 +1267,7 @@ fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Optio
 
 fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
     let mut hits = Vec::new();
+    let quoted = quoted_spans(s.text);
     for r in rules {
         for caps in r.re.captures_iter(s.text) {
             let m = caps.get(0).expect("group 0");
@@ -1154,8 +1281,10 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
             {
                 continue;
             }
-            // Link text is a pointer, not a statement.
-            if s.links.iter().any(|&(ls, le)| ls <= start && end <= le) {
+            // Link text is a pointer, and quoted text a name, not a statement.
+            if s.links.iter().any(|&(ls, le)| ls <= start && end <= le)
+                || quoted.iter().any(|&(qs, qe)| qs < start && end < qe)
+            {
                 continue;
             }
             let before = clause_before(s.text, start);
@@ -1906,6 +2035,55 @@ mod tests {
     }
 
     #[test]
+    fn quoted_names_negations_and_lists_after_prepositions() {
+        for text in [
+            "Submit a ticket about Widget with the title \u{201c}Widget deprecation\u{201d}.",
+            "For resources of Widget noted as \"closed beta,\" see the guide.",
+            "This deprecation does not include Widget snapshots or Widget.",
+            "Reports API now available for Gadget, Sprocket, and Widget.",
+            "Signals are now available for Widget Platform (Widget).",
+        ] {
+            let got = run(&page(vec![para(text)]), "Widget");
+            assert_eq!(
+                got.status.stage,
+                Stage::Unknown,
+                "{text}: {:?}",
+                got.evidence
+            );
+            assert_eq!(
+                got.status.access,
+                Access::Unknown,
+                "{text}: {:?}",
+                got.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn a_top_callout_naming_something_else_is_not_a_banner() {
+        let p = page(vec![
+            block(BlockKind::Callout, "The Gadget role is in public beta."),
+            para("Widget lets you manage roles."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        let p = page(vec![
+            block(BlockKind::Callout, "Preview"),
+            para("Widget lets you manage roles."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Preview);
+    }
+
+    #[test]
+    fn a_list_title_is_not_a_status() {
+        let p = page(vec![
+            block(BlockKind::Heading(1), "Planned deprecations"),
+            para("Gadget will be deprecated on May 1, 2030."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        assert_eq!(run(&p, "Gadget").status.stage, Stage::Deprecated);
+    }
+
+    #[test]
     fn title_counts_without_naming_the_subject() {
         let p = page(vec![
             block(BlockKind::Heading(1), "Forecasting API (beta)"),
@@ -1958,6 +2136,20 @@ mod tests {
         assert_eq!(run(&p, "AMC Paid Features").status.stage, Stage::Beta);
         let p = page(vec![para("The Widget dataset (beta) is ready.")]);
         assert_eq!(run(&p, "Widget").status.stage, Stage::Beta);
+    }
+
+    #[test]
+    fn a_name_that_continues_is_another_thing() {
+        for text in [
+            "All audience data will be available in your Widget instance.",
+            "Widget playbooks are now available to all users.",
+            "Widget v2 is in closed beta.",
+            "Widget's reporting add-on is in beta.",
+            "Make the endpoints available to all customers with an Widget account.",
+        ] {
+            let got = run(&page(vec![para(text)]), "Widget");
+            assert_eq!(got.status, Status::unknown(), "{text}: {:?}", got.evidence);
+        }
     }
 
     #[test]
