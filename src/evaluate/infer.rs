@@ -1112,8 +1112,9 @@ fn after_preposition(text: &str, at: usize) -> bool {
     let before = text[..at].trim_end();
     // "Amazon Marketing Cloud (AMC)": look through the parenthesis.
     let before = before.strip_suffix('(').unwrap_or(before).trim_end();
-    // Other punctuation right before the subject ends the search.
-    if before.ends_with([',', ';', ':', '.']) {
+    // A clause boundary right before the subject ends the search; a comma
+    // may be part of a list ("for Sponsored Products, Sponsored Brands").
+    if before.ends_with([';', ':', '.']) {
         return false;
     }
     let words: Vec<&str> = before
@@ -1200,6 +1201,33 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
         let Some(place) = place_of(s, h.start, h.end, attach) else {
             continue;
         };
+        // "Now available" is the weakest GA wording: in a sentence it must
+        // follow the subject's name directly ("Foo is now available"), not
+        // a longer name that starts with it ("Foo bespoke solutions is now…").
+        if h.kind == Kind::Weak
+            && h.value == Value::Stage(Stage::Ga)
+            && place == Place::Sentence
+            && !s.mentions.iter().any(|&(_, me)| {
+                me <= h.start
+                    && s.text[me..h.start]
+                        .split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| !w.is_empty())
+                        .all(|w| {
+                            matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "is" | "are"
+                                    | "has"
+                                    | "have"
+                                    | "been"
+                                    | "now"
+                                    | "also"
+                                    | "officially"
+                            )
+                        })
+            })
+        {
+            continue;
+        }
         let phrase = &s.text[h.start..h.end];
         let mut rule = format!(
             "{}:{} {} `{}` in {}",
@@ -2041,6 +2069,7 @@ mod tests {
             "For resources of Widget noted as \"closed beta,\" see the guide.",
             "This deprecation does not include Widget snapshots or Widget.",
             "Reports API now available for Gadget, Sprocket, and Widget.",
+            "Widget bespoke solutions is now available for all users.",
             "Signals are now available for Widget Platform (Widget).",
         ] {
             let got = run(&page(vec![para(text)]), "Widget");
