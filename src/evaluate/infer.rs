@@ -1468,7 +1468,7 @@ static AVAILABILITY_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 static REGION_TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:available|availability|supported|support|supports|launch(?:es|ed)?|expand(?:s|ed)?|offered|enabled|only|limited to)\b",
+        r"(?i)\b(?:available|availability|supported|support|supports|launch(?:es|ed)?|expand(?:s|ed)?|offered|enabled|only|limited to|live|rolled out|rolling out|(?:in|into) (?:open |closed |public |private |limited )?(?:beta|preview))\b",
     )
     .expect("valid regex")
 });
@@ -1521,9 +1521,13 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         .find_iter(body)
         .filter(|m| {
             let before = body[..m.start()].chars().next_back();
-            let after = body[m.end()..].chars().next();
+            let mut rest = body[m.end()..].chars();
+            let after = rest.next();
+            // A full stop ends the sentence ("… in the US and UK."), but
+            // "US.gov" or "uk.example" is an identifier.
+            let sentence_end = after == Some('.') && rest.next().is_none_or(char::is_whitespace);
             !before.is_some_and(|c| c == '-' || c == '_' || c == '.')
-                && !after.is_some_and(|c| c == '-' || c == '_' || c == '.')
+                && (sentence_end || !after.is_some_and(|c| c == '-' || c == '_' || c == '.'))
         })
         .map(|m| (m.start(), m.end(), m.as_str().replace("GB", "UK")))
         .collect();
@@ -2296,6 +2300,8 @@ mod tests {
                 &["eu-west-1", "us-east-1"],
             ),
             ("Widget is available in all regions.", &["global"]),
+            ("Widget is in open beta in the US and UK.", &["UK", "US"]),
+            ("Widget is in preview in eu-west-1.", &["eu-west-1"]),
             ("Widget launched in the US marketplace.", &["US"]),
             ("Widget costs less in US dollars.", &[]),
             ("Widget signals: US/CA/MX marketplaces.", &[]),
