@@ -664,25 +664,30 @@ fn record(
             report.failed.push((target.to_string(), e.clone()));
         }
     }
-    for a in alerts {
-        let retry = now
-            .checked_add(retry_delay(attempts_of(a, target)))
-            .unwrap_or(now);
-        match result {
-            Ok(mid) => {
-                store.record_attempt(
-                    a.id,
-                    target,
-                    now,
-                    Ok((!mid.is_empty()).then_some(mid.as_str())),
-                    retry,
-                )?;
+    let batch: Vec<(i64, Timestamp)> = alerts
+        .iter()
+        .map(|a| {
+            let retry = now
+                .checked_add(retry_delay(attempts_of(a, target)))
+                .unwrap_or(now);
+            (a.id, retry)
+        })
+        .collect();
+    match result {
+        Ok(mid) => {
+            store.record_attempts(
+                &batch,
+                target,
+                now,
+                Ok((!mid.is_empty()).then_some(mid.as_str())),
+            )?;
+            for a in alerts {
                 if !report.delivered.contains(&a.id) {
                     report.delivered.push(a.id);
                 }
             }
-            Err(e) => store.record_attempt(a.id, target, now, Err(e.as_str()), retry)?,
         }
+        Err(e) => store.record_attempts(&batch, target, now, Err(e.as_str()))?,
     }
     Ok(())
 }

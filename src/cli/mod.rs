@@ -385,18 +385,24 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
-    let channels = Channels::from_registry(&reg, &env_var)?;
     let progress = ConsoleProgress::new();
-    let cycle = runtime()?.block_on(pipeline::run_cycle(
-        &mut store,
-        &reg,
-        &fetcher,
-        &sources,
-        only.is_empty(),
-        &clock,
-        &progress,
-        &channels,
-    ))?;
+    // The SMTP transport keeps its connection pool on the runtime: build it inside.
+    let cycle = runtime()?.block_on(async {
+        let channels = Channels::from_registry(&reg, &env_var)?;
+        anyhow::Ok(
+            pipeline::run_cycle(
+                &mut store,
+                &reg,
+                &fetcher,
+                &sources,
+                only.is_empty(),
+                &clock,
+                &progress,
+                &channels,
+            )
+            .await?,
+        )
+    })?;
     print_summary(&cycle.checks);
     for g in &cycle.guide_pages {
         match g.date {
@@ -502,8 +508,10 @@ fn evaluate_and_deliver(
     reg: &Registry,
     now: jiff::Timestamp,
 ) -> Result<Evaluation> {
-    let channels = Channels::from_registry(reg, &env_var)?;
-    Ok(runtime()?.block_on(pipeline::evaluate_and_deliver(store, reg, &channels, now))?)
+    runtime()?.block_on(async {
+        let channels = Channels::from_registry(reg, &env_var)?;
+        Ok(pipeline::evaluate_and_deliver(store, reg, &channels, now).await?)
+    })
 }
 
 /// A progress bar on a terminal; one plain line per source otherwise.
