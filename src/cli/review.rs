@@ -87,11 +87,7 @@ pub fn review(path: &Path, args: ReviewArgs<'_>) -> Result<ExitCode> {
             } else {
                 format!(
                     " — still flagged: {}",
-                    c.flags
-                        .iter()
-                        .map(|f| f.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::evaluate::kinds_list(&c.flags)
                 )
             }
         );

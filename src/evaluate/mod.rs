@@ -137,6 +137,15 @@ impl std::str::FromStr for FindingKind {
     }
 }
 
+/// Kinds as "a, b, c" for messages.
+pub fn kinds_list(kinds: &[FindingKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl std::fmt::Display for FindingKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
