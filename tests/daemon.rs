@@ -274,3 +274,39 @@ fn after_downtime_each_overdue_source_is_checked_once_and_spread_out() {
         "catch-up not spread out: all within {span:?}"
     );
 }
+
+#[test]
+fn while_a_daemon_runs_check_queues_and_leaves_delivery_to_it() {
+    let mail = common::smtp::SmtpServer::start(common::smtp::Mode::Normal);
+    let server = PageServer::start();
+    server.html(
+        "/p",
+        &doc_page("Page", "<p>Feature is generally available.</p>", ""),
+    );
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let old = today.checked_sub(jiff::ToSpan::days(200)).unwrap();
+    let r = format!(
+        "[email]\nsmtp = \"{}\"\nfrom = \"capwatch@example.com\"\n\n[[guide]]\nid = \"g\"\ntitle = \"Guide\"\nvalidated_on = \"{old}\"\nowners = [\"owner@example.com\"]\n\n{}",
+        mail.url(),
+        capability("f", "Feature", "{ stage = \"ga\" }", &server.url("/p"), "")
+    );
+    let p = Project::new(&r);
+    let mut d = spawn_daemon(&p, &[]);
+    assert_eq!(
+        mail.wait_for_messages(1, Duration::from_secs(10)).len(),
+        1,
+        "the daemon delivers"
+    );
+    let out = stdout(&p.capwatch(&["check"]).success());
+    assert!(out.contains("the running daemon (pid"), "{out}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mail.messages().len(), 1);
+    signal(&d, "-TERM");
+    assert!(
+        wait_exit(&mut d, Duration::from_secs(10))
+            .unwrap()
+            .success()
+    );
+}

@@ -386,9 +386,13 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
     let progress = ConsoleProgress::new();
-    // The SMTP transport keeps its connection pool on the runtime: build it inside.
+    let daemon = crate::daemon::DbLock::holder(&database_path(&reg));
     let cycle = runtime()?.block_on(async {
-        let channels = Channels::from_registry(&reg, &env_var)?;
+        // A running daemon owns delivery; two senders could both send a due alert.
+        let channels = match &daemon {
+            Some(_) => Channels::default(),
+            None => Channels::from_registry(&reg, &env_var)?,
+        };
         anyhow::Ok(
             pipeline::run_cycle(
                 &mut store,
@@ -414,7 +418,10 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
         }
     }
     print_findings(&cycle.evaluation);
-    print_outbox(&cycle.evaluation);
+    match &daemon {
+        Some(holder) => println!("alerts are queued; the running daemon ({holder}) delivers them"),
+        None => print_outbox(&cycle.evaluation),
+    }
     let open = cycle
         .evaluation
         .guides
@@ -508,8 +515,13 @@ fn evaluate_and_deliver(
     reg: &Registry,
     now: jiff::Timestamp,
 ) -> Result<Evaluation> {
+    let daemon = crate::daemon::DbLock::holder(&database_path(reg));
     runtime()?.block_on(async {
-        let channels = Channels::from_registry(reg, &env_var)?;
+        // A running daemon owns delivery.
+        let channels = match daemon {
+            Some(_) => Channels::default(),
+            None => Channels::from_registry(reg, &env_var)?,
+        };
         Ok(pipeline::evaluate_and_deliver(store, reg, &channels, now).await?)
     })
 }

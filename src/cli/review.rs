@@ -92,7 +92,10 @@ pub fn review(path: &Path, args: ReviewArgs<'_>) -> Result<ExitCode> {
             }
         );
     }
-    super::print_outbox(&evaluation);
+    match crate::daemon::DbLock::holder(&super::database_path(&reg)) {
+        Some(holder) => println!("notices are queued; the running daemon ({holder}) delivers them"),
+        None => super::print_outbox(&evaluation),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
