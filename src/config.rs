@@ -45,6 +45,8 @@ pub struct Settings {
     pub max_page_bytes: u64,
     pub failures_before_alert: u32,
     pub renotify: Duration,
+    /// The time zone cron expressions are read in (default UTC).
+    pub timezone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +184,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Registry, ConfigError> {
     let mut cx = Compiler {
         text,
         declared_guides: Vec::new(),
+        timezone: chrono_tz::UTC,
         base,
         problems: Vec::new(),
     };
@@ -234,6 +237,7 @@ struct RawSettings {
     max_page_bytes: Option<Spanned<i64>>,
     failures_before_alert: Option<Spanned<i64>>,
     renotify: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
 }
 const SETTINGS_KEYS: &[&str] = &[
     "database",
@@ -244,6 +248,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "max_page_bytes",
     "failures_before_alert",
     "renotify",
+    "timezone",
 ];
 
 #[derive(Deserialize)]
@@ -347,6 +352,8 @@ struct Compiler<'t> {
     /// Guide ids as written, even in guides that fail to compile, so one
     /// broken guide does not also make every capability's `guide` an error.
     declared_guides: Vec<String>,
+    /// Cron expressions are read in this zone (from [settings]).
+    timezone: chrono_tz::Tz,
     base: PathBuf,
     problems: Vec<(Range<usize>, String)>,
 }
@@ -526,11 +533,22 @@ impl Compiler<'_> {
             Some(d) => self.base.join(d.get_ref()),
             None => self.base.join("capwatch.db"),
         };
+        let timezone = match &raw.timezone {
+            None => chrono_tz::UTC,
+            Some(t) => t.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                self.problem(
+                    t.span(),
+                    format!("`timezone` = \"{}\" is not a time zone; write an IANA name such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"", t.get_ref()),
+                );
+                chrono_tz::UTC
+            }),
+        };
+        self.timezone = timezone;
         let schedule = match &raw.schedule {
             Some(s) => self.cron(s),
             None => None,
         }
-        .unwrap_or_else(|| "0 6 * * *".parse().expect("default cron is valid"));
+        .unwrap_or_else(|| Cron::parse_in("0 6 * * *", timezone).expect("default cron is valid"));
         let concurrency = self.positive(&raw.concurrency, "concurrency", 16);
         let per_host = self.positive(&raw.per_host, "per_host", 2);
         let max_page_bytes = self.positive(&raw.max_page_bytes, "max_page_bytes", 5_000_000);
@@ -545,6 +563,7 @@ impl Compiler<'_> {
             max_page_bytes: max_page_bytes as u64,
             failures_before_alert: failures_before_alert as u32,
             renotify: self.duration_or(&raw.renotify, "renotify", Duration::from_secs(7 * 86400)),
+            timezone,
         }
     }
 
@@ -581,7 +600,7 @@ impl Compiler<'_> {
     }
 
     fn cron(&mut self, s: &Spanned<String>) -> Option<Cron> {
-        match s.get_ref().parse::<Cron>() {
+        match Cron::parse_in(s.get_ref(), self.timezone) {
             Ok(c) => Some(c),
             Err(e) => {
                 self.problem(s.span(), format!("`schedule`: {e}"));

@@ -112,6 +112,20 @@ impl DbLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Who runs a daemon on `database` now, if anyone (without taking the lock).
+    pub fn holder(database: &Path) -> Option<String> {
+        let path = PathBuf::from(format!("{}.lock", database.display()));
+        let mut file = std::fs::File::open(&path).ok()?;
+        match file.try_lock_shared() {
+            Ok(()) => None,
+            Err(_) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Some(holder.trim().to_string())
+            }
+        }
+    }
 }
 
 fn hostname() -> String {

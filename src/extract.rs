@@ -201,10 +201,13 @@ pub fn extract(
     kind: ContentKind,
     selection: &Selection,
 ) -> Result<Page, ExtractError> {
-    if looks_binary(body) {
-        return Err(ExtractError::Unreadable("binary content".into()));
-    }
-    let text = decode(body);
+    let text = match decode_utf16(body) {
+        Some(text) => text,
+        None if looks_binary(body) => {
+            return Err(ExtractError::Unreadable("binary content".into()));
+        }
+        None => decode(body),
+    };
     match kind {
         ContentKind::Html => extract_html(&text, selection),
         ContentKind::Markdown => Ok(extract_markdown(&text)),
@@ -222,6 +225,26 @@ pub fn content_hash(text: &str) -> String {
 fn decode(body: &[u8]) -> String {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     String::from_utf8_lossy(body).into_owned()
+}
+
+/// UTF-16 text with a byte order mark, if the body is that.
+fn decode_utf16(body: &[u8]) -> Option<String> {
+    let (rest, little) = match body {
+        [0xFF, 0xFE, rest @ ..] => (rest, true),
+        [0xFE, 0xFF, rest @ ..] => (rest, false),
+        _ => return None,
+    };
+    let units: Vec<u16> = rest
+        .chunks_exact(2)
+        .map(|c| {
+            if little {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        })
+        .collect();
+    Some(String::from_utf16_lossy(&units))
 }
 
 /// True when the first bytes hold NULs or many control bytes.
@@ -714,6 +737,10 @@ static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"([^"]*)")?\s*$"#).expect("valid regex")
 });
 
+static TABLE_DELIMITER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$").expect("valid regex")
+});
+
 static FENCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(```+|~~~+)").expect("valid regex"));
 
@@ -819,6 +846,23 @@ fn preprocess_markdown(src: &str) -> String {
             out.push_str("\n\n");
             continue;
         }
+        // A table whose delimiter row has more or fewer cells than its header
+        // is still meant as a table: make the counts agree.
+        if TABLE_DELIMITER.is_match(&line)
+            && let Some(header) = out.lines().last()
+            && header.trim_start().starts_with('|')
+        {
+            let cells = header
+                .trim()
+                .trim_start_matches('|')
+                .trim_end_matches('|')
+                .split('|')
+                .count();
+            out.push('|');
+            out.push_str(&" --- |".repeat(cells));
+            out.push('\n');
+            continue;
+        }
         let replaced = LIQUID_TAG.replace_all(&line, |c: &regex::Captures<'_>| {
             let inner = c.get(1).map_or("", |m| m.as_str());
             match RELEASE_PHASE_VAR.captures(inner) {
@@ -864,10 +908,10 @@ impl MdConverter {
     fn kind(&self) -> BlockKind {
         if self.code {
             BlockKind::Code
-        } else if let Some(level) = self.heading {
-            BlockKind::Heading(level)
         } else if self.quote_depth > 0 || self.liquid_callout || self.para_callout {
             BlockKind::Callout
+        } else if let Some(level) = self.heading {
+            BlockKind::Heading(level)
         } else if self.item_depth > 0 {
             BlockKind::ListItem
         } else {
@@ -1379,6 +1423,24 @@ mod tests {
     }
 
     #[test]
+    fn utf16_with_bom_is_decoded() {
+        let mut body = vec![0xFF, 0xFE];
+        for u in "<p>Hi</p>".encode_utf16() {
+            body.extend(u.to_le_bytes());
+        }
+        let page = extract(&body, ContentKind::Html, &Selection::default()).unwrap();
+        assert_eq!(page.blocks[0].text, "Hi");
+    }
+
+    #[test]
+    fn callout_markers_shift_link_ranges() {
+        let page = md("> [NOTE] See [the guide](https://x/#beta) first.\n");
+        let b = &page.blocks[0];
+        assert_eq!(b.text, "See the guide first.");
+        assert_eq!(&b.text[b.links[0].0..b.links[0].1], "the guide");
+    }
+
+    #[test]
     fn html_blocks_kinds_and_whitespace() {
         let page = html(
             r#"<html><head><title> Ads  Agent | Docs </title><style>p{}</style></head>
@@ -1536,6 +1598,18 @@ let y = 2;</code></pre>
             vec![
                 (BlockKind::Paragraph, "The role is in public preview now."),
                 (BlockKind::Paragraph, "Click ."),
+            ]
+        );
+    }
+
+    #[test]
+    fn markdown_tables_with_a_mismatched_delimiter_row_are_tables() {
+        let page = md("| A | B |\n|---|---|---|\n| one | two |\n");
+        assert_eq!(
+            kinds_texts(&page),
+            vec![
+                (BlockKind::TableRow, "A | B"),
+                (BlockKind::TableRow, "one | two")
             ]
         );
     }

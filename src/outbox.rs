@@ -164,22 +164,7 @@ pub fn queue(
             (s.subject_kind == "capability").then_some(s.subject_id),
         );
         let body = payload(store, registry, s, None)?;
-        if store
-            .queue_alert(
-                &NewAlert {
-                    dedupe_key: &key,
-                    kind: s.finding.kind.as_str(),
-                    subject_kind: s.subject_kind,
-                    subject_id: s.subject_id,
-                    guide_id: s.guide_id,
-                    payload: &body,
-                    resolves: None,
-                    targets: &targets,
-                },
-                now,
-            )?
-            .is_some()
-        {
+        if queue_finding(store, s, &key, &body, &targets, now)? {
             report.queued += 1;
             continue;
         }
@@ -192,22 +177,7 @@ pub fn queue(
         };
         let reminder_key = format!("{key}:reminder-{n}");
         let body = payload(store, registry, s, Some(original))?;
-        if store
-            .queue_alert(
-                &NewAlert {
-                    dedupe_key: &reminder_key,
-                    kind: s.finding.kind.as_str(),
-                    subject_kind: s.subject_kind,
-                    subject_id: s.subject_id,
-                    guide_id: s.guide_id,
-                    payload: &body,
-                    resolves: None,
-                    targets: &targets,
-                },
-                now,
-            )?
-            .is_some()
-        {
+        if queue_finding(store, s, &reminder_key, &body, &targets, now)? {
             report.reminders += 1;
         }
     }
@@ -273,6 +243,28 @@ pub fn queue(
         }
     }
     Ok(report)
+}
+
+/// Queue one alert for a finding; false when that dedupe key was queued before.
+fn queue_finding(
+    store: &mut Store,
+    s: &Subjected<'_>,
+    key: &str,
+    body: &Value,
+    targets: &[String],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let new = NewAlert {
+        dedupe_key: key,
+        kind: s.finding.kind.as_str(),
+        subject_kind: s.subject_kind,
+        subject_id: s.subject_id,
+        guide_id: s.guide_id,
+        payload: body,
+        resolves: None,
+        targets,
+    };
+    Ok(store.queue_alert(&new, now)?.is_some())
 }
 
 /// Which reminder is due for an alert created at `created`: 1 after one
@@ -664,25 +656,30 @@ fn record(
             report.failed.push((target.to_string(), e.clone()));
         }
     }
-    for a in alerts {
-        let retry = now
-            .checked_add(retry_delay(attempts_of(a, target)))
-            .unwrap_or(now);
-        match result {
-            Ok(mid) => {
-                store.record_attempt(
-                    a.id,
-                    target,
-                    now,
-                    Ok((!mid.is_empty()).then_some(mid.as_str())),
-                    retry,
-                )?;
+    let batch: Vec<(i64, Timestamp)> = alerts
+        .iter()
+        .map(|a| {
+            let retry = now
+                .checked_add(retry_delay(attempts_of(a, target)))
+                .unwrap_or(now);
+            (a.id, retry)
+        })
+        .collect();
+    match result {
+        Ok(mid) => {
+            store.record_attempts(
+                &batch,
+                target,
+                now,
+                Ok((!mid.is_empty()).then_some(mid.as_str())),
+            )?;
+            for a in alerts {
                 if !report.delivered.contains(&a.id) {
                     report.delivered.push(a.id);
                 }
             }
-            Err(e) => store.record_attempt(a.id, target, now, Err(e.as_str()), retry)?,
         }
+        Err(e) => store.record_attempts(&batch, target, now, Err(e.as_str()))?,
     }
     Ok(())
 }

@@ -542,6 +542,11 @@ pub async fn evaluate_and_deliver(
     now: Timestamp,
 ) -> Result<Evaluation, PipelineError> {
     let (guides, capabilities) = assess_all(store, registry, now)?;
+    for c in &capabilities {
+        for (id, why) in &c.snoozes_ended {
+            store.end_snooze(*id, now, why)?;
+        }
+    }
     let queued = crate::outbox::queue(store, registry, &guides, &capabilities, now)?;
     let delivery = crate::outbox::deliver(store, registry, channels, now).await?;
     Ok(Evaluation {

@@ -31,11 +31,12 @@ impl Clock for FixedClock {
     }
 }
 
-/// A compiled cron expression, evaluated in UTC.
+/// A compiled cron expression, evaluated in a time zone (UTC by default).
 #[derive(Clone)]
 pub struct Cron {
     source: String,
     inner: cron::Schedule,
+    tz: chrono_tz::Tz,
 }
 
 impl Cron {
@@ -63,9 +64,17 @@ impl Cron {
 
     /// The first firing strictly after `t`.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        let after = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t.as_millisecond())?;
+        let after = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t.as_millisecond())?
+            .with_timezone(&self.tz);
         let next = self.inner.after(&after).next()?;
         Timestamp::from_millisecond(next.timestamp_millis()).ok()
+    }
+
+    /// Parse an expression evaluated in the time zone `tz` (an IANA name).
+    pub fn parse_in(s: &str, tz: chrono_tz::Tz) -> Result<Cron, String> {
+        let mut c: Cron = s.parse()?;
+        c.tz = tz;
+        Ok(c)
     }
 }
 
@@ -110,6 +119,7 @@ impl FromStr for Cron {
         Ok(Cron {
             source: s.to_string(),
             inner,
+            tz: chrono_tz::UTC,
         })
     }
 }
@@ -122,7 +132,7 @@ impl fmt::Debug for Cron {
 
 impl PartialEq for Cron {
     fn eq(&self, other: &Self) -> bool {
-        self.source == other.source
+        self.source == other.source && self.tz == other.tz
     }
 }
 
@@ -171,6 +181,16 @@ mod tests {
         let fast: Cron = "*/2 * * * * *".parse().unwrap();
         let n = fast.next_for(ts("2026-11-27T00:00:00Z"), "x").unwrap();
         assert!(n.as_millisecond() - ts("2026-11-27T00:00:02Z").as_millisecond() < 200);
+    }
+
+    #[test]
+    fn a_time_zone_moves_the_slot() {
+        let c = Cron::parse_in("0 6 * * *", "Europe/Berlin".parse().unwrap()).unwrap();
+        // 06:00 in Berlin is 05:00 UTC in winter.
+        assert_eq!(
+            c.next_after(ts("2026-11-27T00:00:00Z")),
+            Some(ts("2026-11-27T05:00:00Z"))
+        );
     }
 
     #[test]

@@ -158,6 +158,15 @@ fn bad_duration() {
 }
 
 #[test]
+fn bad_time_zone() {
+    let e = broken(
+        "timeout = \"30s\"",
+        "timeout = \"30s\"\ntimezone = \"Mars/Olympus\"",
+    );
+    assert!(e.contains("sources.toml:4:12: `timezone` = \"Mars/Olympus\" is not a time zone; write an IANA name"), "{e}");
+}
+
+#[test]
 fn toml_syntax_error_is_located() {
     let e = broken("name = \"Ads Agent\"", "name = \"Ads Agent");
     assert!(e.starts_with("sources.toml:15:"), "{e}");

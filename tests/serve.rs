@@ -650,6 +650,10 @@ fn reviews_need_the_token_and_make_the_capability_fresh() {
         );
         assert_eq!(v["capabilities"][0]["state"], "fresh");
 
+        assert!(v["alerts"]["queued"].is_u64(), "{v}");
+        // The alerts the review cleared were never delivered: withdrawn.
+        let (_, _, m) = get(&format!("{b}/metrics")).await;
+        assert!(!m.contains("capwatch_alerts{state=\"withdrawn\"} 0"), "{m}");
         let (_, after) = get_json(&format!("{b}/api/v1/capabilities/ads-agent")).await;
         assert_eq!(after["state"], "fresh");
         assert_eq!(after["last_review"]["by"], "Ana Reviewer");

@@ -392,18 +392,28 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
-    let channels = Channels::from_registry(&reg, &env_var)?;
     let progress = ConsoleProgress::new();
-    let cycle = runtime()?.block_on(pipeline::run_cycle(
-        &mut store,
-        &reg,
-        &fetcher,
-        &sources,
-        only.is_empty(),
-        &clock,
-        &progress,
-        &channels,
-    ))?;
+    let daemon = crate::daemon::DbLock::holder(&database_path(&reg));
+    let cycle = runtime()?.block_on(async {
+        // A running daemon owns delivery; two senders could both send a due alert.
+        let channels = match &daemon {
+            Some(_) => Channels::default(),
+            None => Channels::from_registry(&reg, &env_var)?,
+        };
+        anyhow::Ok(
+            pipeline::run_cycle(
+                &mut store,
+                &reg,
+                &fetcher,
+                &sources,
+                only.is_empty(),
+                &clock,
+                &progress,
+                &channels,
+            )
+            .await?,
+        )
+    })?;
     print_summary(&cycle.checks);
     for g in &cycle.guide_pages {
         match g.date {
@@ -415,7 +425,10 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
         }
     }
     print_findings(&cycle.evaluation);
-    print_outbox(&cycle.evaluation);
+    match &daemon {
+        Some(holder) => println!("alerts are queued; the running daemon ({holder}) delivers them"),
+        None => print_outbox(&cycle.evaluation),
+    }
     let open = cycle
         .evaluation
         .guides
@@ -509,8 +522,15 @@ fn evaluate_and_deliver(
     reg: &Registry,
     now: jiff::Timestamp,
 ) -> Result<Evaluation> {
-    let channels = Channels::from_registry(reg, &env_var)?;
-    Ok(runtime()?.block_on(pipeline::evaluate_and_deliver(store, reg, &channels, now))?)
+    let daemon = crate::daemon::DbLock::holder(&database_path(reg));
+    runtime()?.block_on(async {
+        // A running daemon owns delivery.
+        let channels = match daemon {
+            Some(_) => Channels::default(),
+            None => Channels::from_registry(reg, &env_var)?,
+        };
+        Ok(pipeline::evaluate_and_deliver(store, reg, &channels, now).await?)
+    })
 }
 
 /// A progress bar on a terminal; one plain line per source otherwise.

@@ -87,16 +87,15 @@ pub fn review(path: &Path, args: ReviewArgs<'_>) -> Result<ExitCode> {
             } else {
                 format!(
                     " — still flagged: {}",
-                    c.flags
-                        .iter()
-                        .map(|f| f.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::evaluate::kinds_list(&c.flags)
                 )
             }
         );
     }
-    super::print_outbox(&evaluation);
+    match crate::daemon::DbLock::holder(&super::database_path(&reg)) {
+        Some(holder) => println!("notices are queued; the running daemon ({holder}) delivers them"),
+        None => super::print_outbox(&evaluation),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

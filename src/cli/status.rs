@@ -67,14 +67,7 @@ fn print_status(
             if g.flags.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " [{}]",
-                    g.flags
-                        .iter()
-                        .map(|f| f.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!(" [{}]", crate::evaluate::kinds_list(&g.flags))
             }
         );
         for f in &g.findings {

@@ -15,37 +15,68 @@
 //! 1. **title** — the page title or the first H1, whatever it names
 //!    ("Forecasting API (beta)").
 //! 2. **banner** — a callout that names the subject or says "this
-//!    feature/product/service/page…"; a callout at the top of the page (before
-//!    the first sub-heading, after at most one intro paragraph); or a sentence
-//!    before the first sub-heading about "this documentation/feature…" ("This
-//!    is prerelease documentation…"). A banner sentence that starts with
-//!    "Some"/"Certain"… speaks about part of the page and needs the subject named.
+//!    feature/product/service/page…"; a bare status label ("Preview") in a
+//!    callout at the top of the page (before the first sub-heading, after at
+//!    most one intro paragraph); or a sentence before the first sub-heading
+//!    about "this documentation/feature…" ("This is prerelease
+//!    documentation…"). A top callout that names something else ("The
+//!    security manager role is in public beta") is not a banner for other
+//!    subjects.
 //! 3. **sentence** — a sentence that names the subject (name or alias,
 //!    case-insensitive, whole words); a "This feature…/It…" sentence right after
 //!    one; a "Regions:/Availability:/Status:" line in a section whose heading
 //!    names the subject; a table row naming the subject (one row is one sentence).
 //!
 //! Within a sentence that names the subject, a phrase is about the subject
-//! unless the subject only appears after the phrase behind a preposition
-//! ("metrics now in beta through Amazon Marketing Stream" is not about Amazon
-//! Marketing Stream), and a parenthesised label ("(beta)") belongs to the words
-//! just before it. Phrases inside link text, inside identifiers
-//! (`model-preview-10`, `#dataset-beta`, `beta_flag`) and in code blocks never
-//! count.
+//! unless the subject is introduced by a preposition in the same clause
+//! ("metrics now in beta through Amazon Marketing Stream", "… via Amazon
+//! Marketing Stream GA" are not about Amazon Marketing Stream); a
+//! parenthesised label ("(beta)") belongs to the (at most two) words just
+//! before it; a sentence that starts with "Some"/"Certain"/"Many" speaks
+//! about part of something, so only a subject listed after the phrase ("…are in
+//! preview, including Foo") counts; "does not include Foo"/"except Foo" after
+//! the phrase excludes Foo. A name followed by a version or by what belongs to
+//! it ("Foo v2", "Foo account", "Foo reports", "Foo's") names something else.
+//! Phrases inside link text, inside quotation marks (a title such as "SD
+//! reports v2 deprecation"), inside identifiers (`model-preview-10`,
+//! `#dataset-beta`, `beta_flag`) and in code blocks never count. A title that
+//! names a list ("Planned deprecations", "API betas") is not a status.
+//!
+//! # Reading one sentence
+//!
+//! - A "now" clause wins: in "X, which was first launched as beta, is now
+//!   generally available" the past-tense beta is history. Past tense alone
+//!   ("was released to open beta in May") still counts, but weakly.
+//! - "Until today…/previously…" statements, negations ("no longer in beta",
+//!   "not yet generally available", "before general availability (GA)") and
+//!   lists of stage words ("in beta, preview, or otherwise not yet released")
+//!   do not count.
+//! - GA is never guessed: only "generally available", "general availability"
+//!   or an upper-case "GA" stating the subject's stage — not future ("will be
+//!   generally available" is `announced`), not negated, not qualifying another
+//!   noun ("uses the generally available version of Bar"). "Now available"
+//!   counts as GA only when nothing else in the sentence names a stage, and
+//!   weakly.
+//! - Regions: AWS codes anywhere in an availability sentence; country or
+//!   marketplace codes in a list ("US/CA/JP"), beside "marketplace"/"region",
+//!   or after an availability label; "all regions"/"worldwide" → global.
+//!   Negated sentences ("not available in CA") give none.
 //!
 //! # Deciding
 //!
-//! For each dimension, among the candidates: weak ones (past tense "was
-//! launched as beta", "now available", "coming soon") are used only when
-//! nothing stronger exists; then the strongest place wins (title over banner
-//! over sentence); then, on pages with dated headings (release notes, "## June
-//! 3, 2025", "### 2024-11-05"), only the most recent dated section that says
-//! anything counts — by date, not by order on the page. If what remains still
-//! disagrees (beta and ga both in banners), the dimension is `unknown`, all
-//! competing quotes are kept and a note says so: never a guess. `ga` comes only
-//! from an explicit GA phrase about the subject that is not negated or future
-//! ("before general availability", "will be generally available"). Regions are
-//! the union of the codes stated in the winning places.
+//! For each dimension: weak wording ("now available", "coming soon", past
+//! tense) is set aside when strong wording comes from the same section; then
+//! the strongest place wins (title over banner over sentence); then, on pages
+//! with dated headings (release notes: "## June 3, 2025", "### 2024-11-05",
+//! "### September 2025"), only the most recent dated section that says
+//! anything counts — by date, not by order on the page; then strong over weak.
+//! If what remains still disagrees (beta and ga in equally strong places), the
+//! dimension is `unknown`, the competing quotes are all kept as evidence and a
+//! note says so: never a guess. Access that comes with a stage ("open beta" →
+//! open, "closed beta" → gated) is dropped once the page's stage is another
+//! one. Regions are the union of the codes in the winning places (global and
+//! codes together → unknown, with a note). Notes also say what was set aside
+//! and why.
 
 use crate::model::{Access, Block, BlockKind, Dimension, Page, Regions, Stage, Status};
 use regex::Regex;
@@ -117,6 +148,7 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
             date: None,
             units: vec![title.as_str()],
             table_row: false,
+            partial: false,
         };
         scan(&s, &extra_rules, &mut cands);
     }
@@ -155,6 +187,7 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
                 date: layout.dates[i],
                 units,
                 table_row: block.kind == BlockKind::TableRow,
+                partial: PARTIAL.is_match(text),
             };
             scan(&s, &extra_rules, &mut cands);
         }
@@ -314,7 +347,11 @@ impl Layout {
         let partial = PARTIAL.is_match(text);
         if block.kind == BlockKind::Callout {
             info.callout = true;
-            if !partial && (self.top_callout[i] || THIS_REF.is_match(text)) {
+            // A top callout that names something else ("The security manager
+            // role is in beta") is not about every subject: without the
+            // subject's name it must say "this feature…" or be a bare label.
+            let bare = BARE_LABEL.is_match(text.trim().trim_end_matches(['.', ':']));
+            if !partial && (THIS_REF.is_match(text) || (self.top_callout[i] && bare)) {
                 info.banner = true;
             }
         } else if i < self.first_sub
@@ -379,11 +416,86 @@ impl SubjectMatcher {
                 let before = text[..m.start()].chars().next_back();
                 let after = text[m.end()..].chars().next();
                 let ok = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                ok(before) && ok(after)
+                ok(before) && ok(after) && !names_something_else(&text[m.end()..])
             })
             .map(|m| (m.start(), m.end()))
             .collect()
     }
+}
+
+/// Nouns that, right after the subject's name, make the phrase about
+/// something of the subject's rather than the subject: its accounts, users,
+/// reports, playbooks, a version.
+const OTHER_THINGS: &[&str] = &[
+    "account",
+    "accounts",
+    "instance",
+    "instances",
+    "user",
+    "users",
+    "customer",
+    "customers",
+    "advertiser",
+    "advertisers",
+    "seller",
+    "sellers",
+    "vendor",
+    "vendors",
+    "partner",
+    "partners",
+    "developer",
+    "developers",
+    "team",
+    "teams",
+    "report",
+    "reports",
+    "reporting",
+    "campaign",
+    "campaigns",
+    "playbook",
+    "playbooks",
+    "audience",
+    "audiences",
+    "profile",
+    "profiles",
+    "table",
+    "tables",
+    "metric",
+    "metrics",
+    "signal",
+    "signals",
+    "data",
+    "page",
+    "pages",
+    "documentation",
+    "docs",
+    "guide",
+    "guides",
+    "tutorial",
+    "tutorials",
+    "customers'",
+    "users'",
+];
+
+/// True when the words after a mention continue a longer name ("AMC instance",
+/// "Amazon DSP account", "Amazon Ads API v1", "AMC's sandbox"): the sentence
+/// is then about that other thing.
+fn names_something_else(after: &str) -> bool {
+    if after.starts_with("'s") || after.starts_with("’s") {
+        return true;
+    }
+    let Some(rest) = after.strip_prefix(' ') else {
+        return false;
+    };
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '\'')
+        .collect();
+    let lower = word.to_lowercase();
+    let version = lower.len() >= 2
+        && lower.starts_with('v')
+        && lower[1..].chars().all(|c| c.is_ascii_digit());
+    version || OTHER_THINGS.contains(&lower.as_str())
 }
 
 // ---------------------------------------------------------------------------
@@ -462,6 +574,8 @@ struct Sentence<'a> {
     /// Parts that may be a bare status label: table cells, or a short block whole.
     units: Vec<&'a str>,
     table_row: bool,
+    /// Starts with "Some"/"Certain"…: only subjects listed after the phrase count.
+    partial: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -561,6 +675,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(s(Preview), r"[(\[]preview[)\]]", Label),
         rule(s(Preview), r"early access", Plain),
         rule(s(Preview), r"experimental", Plain),
+        rule(
+            s(Preview),
+            r"in (?:an? )?(?:private |closed |early )?alpha|alpha (?:release|version|program|phase)s?",
+            Plain,
+        ),
         // beta
         rule(
             s(Beta),
@@ -662,7 +781,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         rule(
             a(Gated),
-            r"request (?:early |preview |beta )?access|access request|apply for (?:early )?access|request to join|join (?:the )?wait-?list|wait-?list|early access program|sign up for (?:the )?(?:beta|preview|early access)",
+            r"request (?:early |preview |beta )?access|access request|apply for (?:early )?access|request to join|join (?:the )?wait-?list|wait-?list|early access program|(?:sign up|apply|register) (?:to join |for |to )(?:the )?(?:beta|preview|early access|program|waitlist)|join the (?:beta|preview|early access program)",
             Plain,
         ),
         rule(
@@ -800,6 +919,105 @@ static ENUMERATION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Words that may follow an adjectival GA phrase in a statement ("is
+/// generally available in…", "GA release of…"); any other word means the
+/// phrase describes a noun ("uses generally available Bar clusters").
+const GA_FOLLOWERS: &[&str] = &[
+    "last",
+    "this",
+    "earlier",
+    "yesterday",
+    "recently",
+    "back",
+    "early",
+    "late",
+    "in",
+    "to",
+    "for",
+    "on",
+    "and",
+    "as",
+    "since",
+    "from",
+    "today",
+    "now",
+    "worldwide",
+    "globally",
+    "across",
+    "with",
+    "at",
+    "via",
+    "through",
+    "of",
+    "release",
+    "releases",
+    "launch",
+    "announcement",
+    "status",
+    "date",
+    "starting",
+    "beginning",
+    "effective",
+    "everywhere",
+    "but",
+    "or",
+    "without",
+];
+
+/// "the generally available version of Bar", "generally available Bar
+/// clusters": the GA phrase qualifies another noun, it does not state the
+/// subject's stage. "is a generally available service" still counts.
+fn ga_attributive(text: &str, start: usize, end: usize) -> bool {
+    let phrase = text[start..end].to_ascii_lowercase();
+    if phrase.starts_with("general availability") {
+        return false;
+    }
+    let before = text[..start].trim_end().to_ascii_lowercase();
+    let last_two: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+    let determiner = last_two
+        .first()
+        .is_some_and(|w| matches!(*w, "the" | "a" | "an" | "any" | "other" | "all" | "only"));
+    let copula = last_two
+        .get(1)
+        .is_some_and(|w| matches!(*w, "is" | "are" | "was" | "becomes" | "became" | "be"));
+    if determiner {
+        // "is a generally available service" states it; "uses the GA version" does not.
+        return !copula;
+    }
+    let next = text[end..]
+        .trim_start()
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let next_is_word =
+        text[end..].starts_with(' ') && next.chars().next().is_some_and(char::is_alphabetic);
+    next_is_word && !GA_FOLLOWERS.contains(&next.as_str())
+}
+
+static NEGATION_BETWEEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|except|excluding|other than|unlike)\b|n't\b").expect("valid regex")
+});
+
+/// Byte spans of short quoted text (“…”, "…"): names and titles, not statements.
+fn quoted_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut open: Option<(usize, char)> = None;
+    for (i, c) in text.char_indices() {
+        match (open, c) {
+            (None, '"' | '“') => open = Some((i, c)),
+            (Some((o, '"')), '"') | (Some((o, '“')), '”') => {
+                if i - o <= 120 {
+                    spans.push((o, i + c.len_utf8()));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
 const PREPOSITIONS: &[&str] = &[
     "in", "into", "via", "through", "with", "within", "using", "across", "from", "by", "for", "on",
     "inside", "under",
@@ -835,7 +1053,18 @@ struct Hit {
 }
 
 /// Is the phrase at `hit` about the subject, given where the subject is named?
-fn owned(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> bool {
+/// What kind of match is being attached to the subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    Phrase,
+    /// "(beta)": belongs to the words just before it.
+    Label,
+    /// Region codes: additive, so "Many … are available in US/CA" counts.
+    Regions,
+}
+
+fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> bool {
+    let label = attach == Attach::Label;
     if s.table_row && !label {
         return !s.mentions.is_empty();
     }
@@ -845,14 +1074,26 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> bool {
             if me > start {
                 return false;
             }
+            // Lower-case words only: "Foo dataset (beta)" is Foo's, but
+            // "AMC Paid Features (beta)" is not AMC's.
             let gap = s.text[me..start].trim();
             return gap.split_whitespace().count() <= 2
-                && gap
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-');
+                && gap.split_whitespace().all(|w| {
+                    w.chars().next().is_some_and(char::is_lowercase)
+                        && w.chars().all(|c| c.is_alphanumeric() || c == '-')
+                });
+        }
+        if s.partial && attach != Attach::Regions && ms < end {
+            // "Some reports of Foo are in beta" is not about Foo as a whole;
+            // "Some workloads are in preview, including Foo" is.
+            return false;
         }
         if ms < end && me > start {
             return true;
+        }
+        // "This deprecation does not include Foo", "… except Foo".
+        if ms >= end && NEGATION_BETWEEN.is_match(&s.text[end..ms]) {
+            return false;
         }
         if !after_preposition(s.text, ms) {
             return true;
@@ -868,25 +1109,31 @@ fn owned(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> bool {
 /// determiners and capitalised words of the same name ("through the Amazon
 /// Ads Campaign Management API").
 fn after_preposition(text: &str, at: usize) -> bool {
-    let words: Vec<&str> = text[..at]
+    let before = text[..at].trim_end();
+    // "Amazon Marketing Cloud (AMC)": look through the parenthesis.
+    let before = before.strip_suffix('(').unwrap_or(before).trim_end();
+    // A clause boundary right before the subject ends the search; a comma
+    // may be part of a list ("for Sponsored Products, Sponsored Brands").
+    if before.ends_with([';', ':', '.']) {
+        return false;
+    }
+    let words: Vec<&str> = before
         .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
         .filter(|w| !w.is_empty())
         .collect();
-    // A punctuation mark right before the subject ends the search.
-    if text[..at].trim_end().ends_with([',', ';', ':', '(', '.']) {
-        return false;
-    }
+    // Skip determiners, list glue and capitalised words of other names:
+    // "for Sponsored Products, Sponsored Brands, and Amazon DSP".
     for (skipped, w) in words.iter().rev().enumerate() {
         let lower = w.to_ascii_lowercase();
         if PREPOSITIONS.contains(&lower.as_str()) {
             return true;
         }
-        let determiner = matches!(
+        let glue = matches!(
             lower.as_str(),
-            "the" | "a" | "an" | "your" | "our" | "their" | "its"
+            "the" | "a" | "an" | "your" | "our" | "their" | "its" | "and" | "or"
         );
         let capitalised = w.chars().next().is_some_and(char::is_uppercase);
-        if skipped >= 4 || !(determiner || capitalised) {
+        if skipped >= 8 || !(glue || capitalised) {
             return false;
         }
     }
@@ -906,6 +1153,9 @@ struct Candidate {
     weak: bool,
     /// Region codes (regions only).
     codes: Vec<String>,
+    /// Access that comes with a stage ("open beta", "closed preview") holds
+    /// only while that stage does.
+    bound_stage: Option<Stage>,
 }
 
 fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
@@ -943,9 +1193,41 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             || !lists.iter().any(|&(ls, le)| h.start < le && ls < h.end)
     });
     for h in hits {
-        let Some(place) = place_of(s, h.start, h.end, h.kind == Kind::Label) else {
+        let attach = if h.kind == Kind::Label {
+            Attach::Label
+        } else {
+            Attach::Phrase
+        };
+        let Some(place) = place_of(s, h.start, h.end, attach) else {
             continue;
         };
+        // "Now available" is the weakest GA wording: in a sentence it must
+        // follow the subject's name directly ("Foo is now available"), not
+        // a longer name that starts with it ("Foo bespoke solutions is now…").
+        if h.kind == Kind::Weak
+            && h.value == Value::Stage(Stage::Ga)
+            && place == Place::Sentence
+            && !s.mentions.iter().any(|&(_, me)| {
+                me <= h.start
+                    && s.text[me..h.start]
+                        .split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| !w.is_empty())
+                        .all(|w| {
+                            matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "is" | "are"
+                                    | "has"
+                                    | "have"
+                                    | "been"
+                                    | "now"
+                                    | "also"
+                                    | "officially"
+                            )
+                        })
+            })
+        {
+            continue;
+        }
         let phrase = &s.text[h.start..h.end];
         let mut rule = format!(
             "{}:{} {} `{}` in {}",
@@ -974,17 +1256,34 @@ fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             date: s.date,
             weak: h.weak,
             codes: Vec::new(),
+            bound_stage: match h.value {
+                Value::Access(_) => stage_word(phrase),
+                Value::Stage(_) => None,
+            },
         });
     }
     regions(s, out);
 }
 
 /// The place a phrase at `start..end` counts in, if any.
-fn place_of(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> Option<Place> {
+fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Option<Place> {
     if s.place.title {
+        // A title speaks for the page; but "Foo Classic (deprecated) vs Foo"
+        // labels a different name than the subject's, and "Planned
+        // deprecations" or "API betas" titles a list of many things.
+        if attach == Attach::Label && !s.mentions.is_empty() && !owned(s, start, end, attach) {
+            return None;
+        }
+        let phrase = s.text[start..end].to_ascii_lowercase();
+        if ["deprecations", "betas", "previews", "retirements"]
+            .iter()
+            .any(|p| phrase.ends_with(p))
+        {
+            return None;
+        }
         return Some(Place::Title);
     }
-    let about = !s.mentions.is_empty() && owned(s, start, end, label);
+    let about = !s.mentions.is_empty() && owned(s, start, end, attach);
     if s.place.banner || (s.place.callout && about) {
         return Some(Place::Banner);
     }
@@ -996,6 +1295,7 @@ fn place_of(s: &Sentence<'_>, start: usize, end: usize, label: bool) -> Option<P
 
 fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
     let mut hits = Vec::new();
+    let quoted = quoted_spans(s.text);
     for r in rules {
         for caps in r.re.captures_iter(s.text) {
             let m = caps.get(0).expect("group 0");
@@ -1009,8 +1309,10 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
             {
                 continue;
             }
-            // Link text is a pointer, not a statement.
-            if s.links.iter().any(|&(ls, le)| ls <= start && end <= le) {
+            // Link text is a pointer, and quoted text a name, not a statement.
+            if s.links.iter().any(|&(ls, le)| ls <= start && end <= le)
+                || quoted.iter().any(|&(qs, qe)| qs < start && end < qe)
+            {
                 continue;
             }
             let before = clause_before(s.text, start);
@@ -1026,7 +1328,7 @@ fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
                         value = Value::Stage(Stage::Announced);
                         kind = Kind::Weak;
                         weak = true;
-                    } else if GA_NEGATED.is_match(before) {
+                    } else if GA_NEGATED.is_match(before) || ga_attributive(s.text, start, end) {
                         continue;
                     }
                 }
@@ -1166,13 +1468,18 @@ static AVAILABILITY_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 static REGION_TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:available|availability|supported|support|supports|launch(?:es|ed)?|expand(?:s|ed)?|offered|enabled|only|limited to)\b",
+        r"(?i)\b(?:available|availability|supported|support|supports|launch(?:es|ed)?|expand(?:s|ed)?|offered|enabled|only|limited to|live|rolled out|rolling out|(?:in|into) (?:open |closed |public |private |limited )?(?:beta|preview))\b",
     )
     .expect("valid regex")
 });
 
 static REGION_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:regions?|marketplaces?|countr(?:y|ies))\b").expect("valid regex")
+});
+
+static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|isn't|aren't|unavailable|except|excluding|outside)\b")
+        .expect("valid regex")
 });
 
 static GLOBAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -1202,6 +1509,10 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         }
     };
     let labelled = body_off > 0;
+    // "not available in CA", "all marketplaces except JP": not a list of where it is.
+    if REGION_NEGATION.is_match(body) {
+        return;
+    }
     let mut codes: Vec<(usize, usize, String)> = AWS_REGION
         .find_iter(body)
         .map(|m| (m.start(), m.end(), m.as_str().to_string()))
@@ -1210,9 +1521,13 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         .find_iter(body)
         .filter(|m| {
             let before = body[..m.start()].chars().next_back();
-            let after = body[m.end()..].chars().next();
+            let mut rest = body[m.end()..].chars();
+            let after = rest.next();
+            // A full stop ends the sentence ("… in the US and UK."), but
+            // "US.gov" or "uk.example" is an identifier.
+            let sentence_end = after == Some('.') && rest.next().is_none_or(char::is_whitespace);
             !before.is_some_and(|c| c == '-' || c == '_' || c == '.')
-                && !after.is_some_and(|c| c == '-' || c == '_' || c == '.')
+                && (sentence_end || !after.is_some_and(|c| c == '-' || c == '_' || c == '.'))
         })
         .map(|m| (m.start(), m.end(), m.as_str().replace("GB", "UK")))
         .collect();
@@ -1243,7 +1558,7 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         if s.links.iter().any(|&(ls, le)| ls <= start && end <= le) {
             continue;
         }
-        let Some(place) = place_of(s, start, end, false) else {
+        let Some(place) = place_of(s, start, end, Attach::Regions) else {
             continue;
         };
         let value = list.join(",");
@@ -1260,6 +1575,7 @@ fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
             date: s.date,
             weak: false,
             codes: list,
+            bound_stage: None,
         });
     }
 }
@@ -1374,12 +1690,37 @@ fn quote(text: &str, start: usize, end: usize) -> String {
 
 const EVIDENCE_PER_DIMENSION: usize = 6;
 
+/// The stage a qualifier phrase names: "open beta" → beta.
+fn stage_word(phrase: &str) -> Option<Stage> {
+    let lower = phrase.to_ascii_lowercase();
+    if lower.contains("beta") {
+        Some(Stage::Beta)
+    } else if lower.contains("preview") {
+        Some(Stage::Preview)
+    } else {
+        None
+    }
+}
+
 fn resolve(cands: Vec<Candidate>) -> Inference {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     let mut status = Status::unknown();
     for dim in [Dimension::Stage, Dimension::Access, Dimension::Regions] {
-        let all: Vec<&Candidate> = cands.iter().filter(|c| c.dimension == dim).collect();
+        let all: Vec<&Candidate> = cands
+            .iter()
+            .filter(|c| c.dimension == dim)
+            .filter(|c| match (c.bound_stage, status.stage) {
+                // "Public preview" access is stale once the page says the stage moved on.
+                (Some(bound), decided) if decided != Stage::Unknown && decided != bound => {
+                    notes.push(format!(
+                        "access evidence tied to {bound} set aside: stage is now {decided}"
+                    ));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         if all.is_empty() {
             continue;
         }
@@ -1442,6 +1783,8 @@ fn resolve(cands: Vec<Candidate>) -> Inference {
             });
         }
     }
+    let mut seen = BTreeSet::new();
+    notes.retain(|n| seen.insert(n.clone()));
     Inference {
         status,
         evidence,
@@ -1633,6 +1976,31 @@ mod tests {
             ),
             ("All accounts have access to Widget.", SU, AU),
             ("Widget is available to all customers.", SU, Open),
+            ("Widget is in private alpha.", Preview, AU),
+            (
+                "Widget, previously in preview, is now generally available.",
+                Ga,
+                AU,
+            ),
+            ("Widget has reached general availability (GA).", Ga, AU),
+            ("Widget is a generally available service.", Ga, AU),
+            ("Widget went GA last week.", Ga, AU),
+            (
+                "Widget is now generally available worldwide for all advertisers.",
+                Ga,
+                AU,
+            ),
+            ("To use Widget, join the beta program.", Beta, Gated),
+            (
+                "Widget is available to customers who have an Enterprise plan.",
+                SU,
+                Gated,
+            ),
+            (
+                "This feature is covered by the Pre-GA Offerings Terms for Widget.",
+                Preview,
+                AU,
+            ),
         ];
         for (text, stage, access) in cases {
             let got = run(&page(vec![para(text)]), "Widget");
@@ -1661,6 +2029,10 @@ mod tests {
             "Widget works with features that are in beta, preview, or otherwise not yet released into general availability.",
             "Widget is no longer in beta.",
             "Widget uses a Pre-GA component.",
+            "Widget uses the generally available version of Gadget.",
+            "Widget works with generally available Gadget clusters.",
+            "Widget reports on GA4 properties.",
+            "Widget has graduated from beta.",
             "The epsilon value that Widget lets you preview.",
         ];
         for text in cases {
@@ -1692,6 +2064,56 @@ mod tests {
         b.links.push((s, s + "the beta program guide".len()));
         let got = run(&page(vec![b]), "Widget");
         assert_eq!(got.status.stage, Stage::Unknown, "{:?}", got.evidence);
+    }
+
+    #[test]
+    fn quoted_names_negations_and_lists_after_prepositions() {
+        for text in [
+            "Submit a ticket about Widget with the title \u{201c}Widget deprecation\u{201d}.",
+            "For resources of Widget noted as \"closed beta,\" see the guide.",
+            "This deprecation does not include Widget snapshots or Widget.",
+            "Reports API now available for Gadget, Sprocket, and Widget.",
+            "Widget bespoke solutions is now available for all users.",
+            "Signals are now available for Widget Platform (Widget).",
+        ] {
+            let got = run(&page(vec![para(text)]), "Widget");
+            assert_eq!(
+                got.status.stage,
+                Stage::Unknown,
+                "{text}: {:?}",
+                got.evidence
+            );
+            assert_eq!(
+                got.status.access,
+                Access::Unknown,
+                "{text}: {:?}",
+                got.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn a_top_callout_naming_something_else_is_not_a_banner() {
+        let p = page(vec![
+            block(BlockKind::Callout, "The Gadget role is in public beta."),
+            para("Widget lets you manage roles."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        let p = page(vec![
+            block(BlockKind::Callout, "Preview"),
+            para("Widget lets you manage roles."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Preview);
+    }
+
+    #[test]
+    fn a_list_title_is_not_a_status() {
+        let p = page(vec![
+            block(BlockKind::Heading(1), "Planned deprecations"),
+            para("Gadget will be deprecated on May 1, 2030."),
+        ]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        assert_eq!(run(&p, "Gadget").status.stage, Stage::Deprecated);
     }
 
     #[test]
@@ -1736,6 +2158,41 @@ mod tests {
         ]);
         assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
         assert_eq!(run(&p, "Gadget").status.stage, Stage::Preview);
+    }
+
+    #[test]
+    fn labels_belong_to_the_name_right_before_them() {
+        let p = page(vec![para(
+            "Explore AMC Paid Features (beta) in the sandbox.",
+        )]);
+        assert_eq!(run(&p, "AMC").status.stage, Stage::Unknown);
+        assert_eq!(run(&p, "AMC Paid Features").status.stage, Stage::Beta);
+        let p = page(vec![para("The Widget dataset (beta) is ready.")]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Beta);
+    }
+
+    #[test]
+    fn a_name_that_continues_is_another_thing() {
+        for text in [
+            "All audience data will be available in your Widget instance.",
+            "Widget playbooks are now available to all users.",
+            "Widget v2 is in closed beta.",
+            "Widget's reporting add-on is in beta.",
+            "Make the endpoints available to all customers with an Widget account.",
+        ] {
+            let got = run(&page(vec![para(text)]), "Widget");
+            assert_eq!(got.status, Status::unknown(), "{text}: {:?}", got.evidence);
+        }
+    }
+
+    #[test]
+    fn partial_sentences_need_the_subject_listed() {
+        let p = page(vec![para("Some reports in Widget are in beta.")]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Unknown);
+        let p = page(vec![para(
+            "Some workloads are in preview, including Widget and Gadget.",
+        )]);
+        assert_eq!(run(&p, "Widget").status.stage, Stage::Preview);
     }
 
     #[test]
@@ -1843,9 +2300,13 @@ mod tests {
                 &["eu-west-1", "us-east-1"],
             ),
             ("Widget is available in all regions.", &["global"]),
+            ("Widget is in open beta in the US and UK.", &["UK", "US"]),
+            ("Widget is in preview in eu-west-1.", &["eu-west-1"]),
             ("Widget launched in the US marketplace.", &["US"]),
             ("Widget costs less in US dollars.", &[]),
             ("Widget signals: US/CA/MX marketplaces.", &[]),
+            ("Widget is not available in CA or MX marketplaces.", &[]),
+            ("Widget is available in all marketplaces except JP.", &[]),
         ];
         for (text, want) in cases {
             let got = run(&page(vec![para(text)]), "Widget");

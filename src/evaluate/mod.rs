@@ -137,6 +137,15 @@ impl std::str::FromStr for FindingKind {
     }
 }
 
+/// Kinds as "a, b, c" for messages.
+pub fn kinds_list(kinds: &[FindingKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl std::fmt::Display for FindingKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -190,6 +199,9 @@ pub struct Assessment {
     pub flags: Vec<FindingKind>,
     pub findings: Vec<Finding>,
     pub last_review: Option<ReviewSummary>,
+    /// Snoozes that a new change or new drift ended early, with why (to record).
+    #[serde(skip)]
+    pub snoozes_ended: Vec<(i64, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -416,6 +428,12 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
         finding.snoozed = active_snooze(f, finding.kind, &drift, now).is_some();
     }
     let flags = findings.iter().map(|x| x.kind).collect();
+    let snoozes_ended = f
+        .snoozes
+        .iter()
+        .filter(|s| s.ended_at.is_none() && s.at <= now && now < s.until)
+        .filter_map(|s| early_end_reason(s, f, &drift).map(|r| (s.id, r)))
+        .collect();
     Assessment {
         id: f.id.clone(),
         name: f.name.clone(),
@@ -431,6 +449,7 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
             by: r.by.clone(),
             note: r.note.clone(),
         }),
+        snoozes_ended,
     }
 }
 
@@ -454,12 +473,23 @@ pub fn active_snooze<'a>(
 
 /// A new change or new drift since the snooze was set.
 pub fn ended_early(s: &SnoozeFact, f: &Facts, drift: &[Dimension]) -> bool {
-    let new_change = f
+    early_end_reason(s, f, drift).is_some()
+}
+
+fn early_end_reason(s: &SnoozeFact, f: &Facts, drift: &[Dimension]) -> Option<String> {
+    if let Some(src) = f
         .sources
         .iter()
-        .any(|src| s.seen_snapshots.get(&src.id).copied().flatten() != src.current_snapshot);
-    let new_drift = drift.iter().any(|d| !s.seen_drift.contains(d));
-    new_change || new_drift
+        .find(|src| s.seen_snapshots.get(&src.id).copied().flatten() != src.current_snapshot)
+    {
+        return Some(format!("{} changed again", src.id));
+    }
+    let new: Vec<&str> = drift
+        .iter()
+        .filter(|d| !s.seen_drift.contains(d))
+        .map(|d| d.as_str())
+        .collect();
+    (!new.is_empty()).then(|| format!("new drift on {}", new.join(", ")))
 }
 
 /// Everything known about one guide itself.

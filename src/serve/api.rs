@@ -358,9 +358,9 @@ fn unauthorized() -> Response {
 }
 
 /// `POST /api/v1/reviews`: record that a person validated a capability or a
-/// whole guide now, re-baselining its sources (as `capwatch review` does).
-/// Alerts are queued and resolved by the next evaluation of the daemon or
-/// `capwatch check`, not here.
+/// whole guide now, re-baselining its sources, and bring the outbox up to
+/// date (as `capwatch review` does). Delivery is left to the daemon or the
+/// next `capwatch check`.
 pub(super) async fn review(
     State(state): State<ServeState>,
     headers: HeaderMap,
@@ -424,7 +424,10 @@ pub(super) async fn review(
                 }
             };
             let review_id = store.record_review(subject, &sources, &by, note.as_deref(), now)?;
-            let (_, caps) = pipeline::assess_all(store, reg, now)?;
+            let (guides, caps) = pipeline::assess_all(store, reg, now)?;
+            // As `capwatch review`: what the review cleared is resolved in the
+            // outbox now; delivery is left to the daemon or the next check.
+            let queued = crate::outbox::queue(store, reg, &guides, &caps, now)?;
             let rows: Vec<Value> = caps
                 .iter()
                 .filter(|c| match subject {
@@ -443,6 +446,9 @@ pub(super) async fn review(
                     "at": rfc3339(now), "by": by, "note": note, "sources": sources,
                 },
                 "capabilities": rows,
+                "alerts": {
+                    "queued": queued.queued, "reminders": queued.reminders, "resolved": queued.resolved,
+                },
             }))
         })
         .await?;

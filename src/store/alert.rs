@@ -263,37 +263,42 @@ impl Store {
         Ok(out)
     }
 
-    /// Record one attempt: sent (with its Message-ID) or failed (retry at `retry_at`).
-    pub fn record_attempt(
+    /// Record one attempt for each alert of a message (a digest covers
+    /// several): sent (with its Message-ID) or failed, retried at the time
+    /// given per alert. One transaction, written as soon as the channel
+    /// answered, so the window in which a crash could cause a resend is as
+    /// short as it can be.
+    pub fn record_attempts(
         &mut self,
-        alert_id: i64,
+        alerts: &[(i64, Timestamp)],
         target: &str,
         at: Timestamp,
         result: std::result::Result<Option<&str>, &str>,
-        retry_at: Timestamp,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        match result {
-            Ok(message_id) => {
-                tx.execute(
-                    "UPDATE delivery SET state = 'sent', attempts = attempts + 1, sent_at = ?3, last_error = NULL,
-                        message_id = coalesce(?4, message_id)
-                     WHERE alert_id = ?1 AND target = ?2",
-                    params![alert_id, target, ms(at), message_id],
-                )?;
+        for (alert_id, retry_at) in alerts {
+            match result {
+                Ok(message_id) => {
+                    tx.execute(
+                        "UPDATE delivery SET state = 'sent', attempts = attempts + 1, sent_at = ?3, last_error = NULL,
+                            message_id = coalesce(?4, message_id)
+                         WHERE alert_id = ?1 AND target = ?2",
+                        params![alert_id, target, ms(at), message_id],
+                    )?;
+                }
+                Err(e) => {
+                    tx.execute(
+                        "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
+                         WHERE alert_id = ?1 AND target = ?2",
+                        params![alert_id, target, e, ms(*retry_at)],
+                    )?;
+                }
             }
-            Err(e) => {
-                tx.execute(
-                    "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
-                     WHERE alert_id = ?1 AND target = ?2",
-                    params![alert_id, target, e, ms(retry_at)],
-                )?;
-            }
+            tx.execute(
+                "INSERT INTO delivery_attempt (alert_id, target, at, ok, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![alert_id, target, ms(at), result.is_ok(), result.err()],
+            )?;
         }
-        tx.execute(
-            "INSERT INTO delivery_attempt (alert_id, target, at, ok, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![alert_id, target, ms(at), result.is_ok(), result.err()],
-        )?;
         tx.commit()?;
         Ok(())
     }

@@ -28,11 +28,11 @@ pub struct ChangeRow {
     pub removed: i64,
 }
 
-const CHANGE_SELECT: &str = "SELECT c.id, c.source_id, c.at, c.added, c.removed,
+pub(super) const CHANGE_SELECT: &str = "SELECT c.id, c.source_id, c.at, c.added, c.removed,
         f.id, f.seq, f.hash, f.at, t.id, t.seq, t.hash, t.at
      FROM change c JOIN snapshot f ON f.id = c.from_snapshot JOIN snapshot t ON t.id = c.to_snapshot";
 
-fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
+pub(super) fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
     let source_id: String = r.get(1)?;
     Ok(ChangeRow {
         id: r.get(0)?,
@@ -57,6 +57,17 @@ fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
     })
 }
 
+/// Columns: id, seq, hash, at.
+fn snapshot_row(source_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotRow> {
+    Ok(SnapshotRow {
+        id: r.get(0)?,
+        source_id: source_id.to_string(),
+        seq: r.get(1)?,
+        hash: r.get(2)?,
+        at: ts(r.get(3)?),
+    })
+}
+
 impl Store {
     /// The version numbered `seq` of a source.
     pub fn snapshot(&self, source_id: &str, seq: i64) -> Result<SnapshotRow> {
@@ -64,15 +75,7 @@ impl Store {
             .query_row(
                 "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND seq = ?2",
                 params![source_id, seq],
-                |r| {
-                    Ok(SnapshotRow {
-                        id: r.get(0)?,
-                        source_id: source_id.to_string(),
-                        seq: r.get(1)?,
-                        hash: r.get(2)?,
-                        at: ts(r.get(3)?),
-                    })
-                },
+                |r| snapshot_row(source_id, r),
             )
             .optional()?
             .ok_or_else(|| {
@@ -85,15 +88,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([source_id], |r| {
-            Ok(SnapshotRow {
-                id: r.get(0)?,
-                source_id: source_id.to_string(),
-                seq: r.get(1)?,
-                hash: r.get(2)?,
-                at: ts(r.get(3)?),
-            })
-        })?;
+        let rows = stmt.query_map([source_id], |r| snapshot_row(source_id, r))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -169,15 +164,7 @@ impl Store {
                 "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
                  ORDER BY seq DESC LIMIT 1",
                 params![source_id, super::ms(at)],
-                |r| {
-                    Ok(SnapshotRow {
-                        id: r.get(0)?,
-                        source_id: source_id.to_string(),
-                        seq: r.get(1)?,
-                        hash: r.get(2)?,
-                        at: ts(r.get(3)?),
-                    })
-                },
+                |r| snapshot_row(source_id, r),
             )
             .optional()?)
     }

@@ -48,6 +48,20 @@ pub struct CheckRow {
     pub duration_ms: i64,
 }
 
+/// Columns: id, source_id, at, outcome, detail, http_status, duration_ms.
+fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
+    let kind: String = r.get(3)?;
+    let detail: Option<String> = r.get(4)?;
+    Ok(CheckRow {
+        id: r.get(0)?,
+        source_id: r.get(1)?,
+        at: ts(r.get(2)?),
+        outcome: Outcome::from_parts(&kind, detail.as_deref()),
+        http_status: r.get(5)?,
+        duration_ms: r.get(6)?,
+    })
+}
+
 impl Store {
     pub fn record_check(&mut self, input: &CheckInput<'_>) -> Result<CheckRecord> {
         let tx = self.conn.transaction()?;
@@ -172,18 +186,7 @@ impl Store {
                     until.map(ms).unwrap_or(i64::MAX),
                     failed_only as i64
                 ],
-                |r| {
-                    let kind: String = r.get(3)?;
-                    let detail: Option<String> = r.get(4)?;
-                    Ok(CheckRow {
-                        id: r.get(0)?,
-                        source_id: r.get(1)?,
-                        at: ts(r.get(2)?),
-                        outcome: Outcome::from_parts(&kind, detail.as_deref()),
-                        http_status: r.get(5)?,
-                        duration_ms: r.get(6)?,
-                    })
-                },
+                check_row,
             )?;
             for row in rows {
                 out.push(row?);
@@ -201,18 +204,7 @@ impl Store {
                 "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
                  WHERE source_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
                 [source_id],
-                |r| {
-                    let kind: String = r.get(3)?;
-                    let detail: Option<String> = r.get(4)?;
-                    Ok(CheckRow {
-                        id: r.get(0)?,
-                        source_id: r.get(1)?,
-                        at: ts(r.get(2)?),
-                        outcome: Outcome::from_parts(&kind, detail.as_deref()),
-                        http_status: r.get(5)?,
-                        duration_ms: r.get(6)?,
-                    })
-                },
+                check_row,
             )
             .optional()?)
     }

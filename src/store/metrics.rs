@@ -2,8 +2,9 @@
 //! for `/metrics`, a liveness probe, and the latest changes, observations and
 //! alerts for the Atom feed (newest first, bounded, using the indexes).
 
-use super::claim::parse_status;
-use super::{ChangeRow, ObservationRow, Result, SnapshotRow, Store, ts};
+use super::change::{CHANGE_SELECT, change_row};
+use super::observation::{SELECT as OBSERVATION_SELECT, row as observation_row};
+use super::{ChangeRow, ObservationRow, Result, Store, ts};
 use jiff::Timestamp;
 use rusqlite::params;
 use serde_json::Value;
@@ -153,35 +154,12 @@ impl Store {
 
     /// The latest `limit` changes of the given sources, newest first.
     pub fn recent_changes(&self, source_ids: &[String], limit: usize) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.source_id, c.at, c.added, c.removed,
-                    f.id, f.seq, f.hash, f.at, t.id, t.seq, t.hash, t.at
-             FROM change c JOIN snapshot f ON f.id = c.from_snapshot JOIN snapshot t ON t.id = c.to_snapshot
-             WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2"
+        ))?;
         let mut out = Vec::new();
         for sid in source_ids {
-            let rows = stmt.query_map(params![sid, limit as i64], |r| {
-                let snap = |base: usize| -> rusqlite::Result<SnapshotRow> {
-                    Ok(SnapshotRow {
-                        id: r.get(base)?,
-                        source_id: sid.clone(),
-                        seq: r.get(base + 1)?,
-                        hash: r.get(base + 2)?,
-                        at: ts(r.get(base + 3)?),
-                    })
-                };
-                Ok(ChangeRow {
-                    id: r.get(0)?,
-                    source_id: r.get(1)?,
-                    at: ts(r.get(2)?),
-                    added: r.get(3)?,
-                    removed: r.get(4)?,
-                    from: snap(5)?,
-                    to: snap(9)?,
-                })
-            })?;
-            for row in rows {
+            for row in stmt.query_map(params![sid, limit as i64], change_row)? {
                 out.push(row?);
             }
         }
@@ -196,30 +174,12 @@ impl Store {
         capability_ids: &[String],
         limit: usize,
     ) -> Result<Vec<ObservationRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes
-             FROM observation WHERE capability_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{OBSERVATION_SELECT} WHERE capability_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2"
+        ))?;
         let mut out = Vec::new();
         for cid in capability_ids {
-            let rows = stmt.query_map(params![cid, limit as i64], |r| {
-                let stage: String = r.get(5)?;
-                let access: String = r.get(6)?;
-                let regions: String = r.get(7)?;
-                let evidence: String = r.get(8)?;
-                let notes: String = r.get(9)?;
-                Ok(ObservationRow {
-                    id: r.get(0)?,
-                    capability_id: r.get(1)?,
-                    source_id: r.get(2)?,
-                    snapshot_id: r.get(3)?,
-                    at: ts(r.get(4)?),
-                    status: parse_status(&stage, &access, &regions),
-                    evidence: serde_json::from_str(&evidence).unwrap_or_default(),
-                    notes: serde_json::from_str(&notes).unwrap_or_default(),
-                })
-            })?;
-            for row in rows {
+            for row in stmt.query_map(params![cid, limit as i64], observation_row)? {
                 out.push(row?);
             }
         }

@@ -45,9 +45,9 @@ pub struct ObservationRow {
     pub notes: Vec<String>,
 }
 
-const SELECT: &str = "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes FROM observation";
+pub(super) const SELECT: &str = "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes FROM observation";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRow> {
+pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRow> {
     let stage: String = r.get(5)?;
     let access: String = r.get(6)?;
     let regions: String = r.get(7)?;

@@ -2,6 +2,9 @@
 //! controls, a registry writer, and the capwatch binary.
 #![allow(dead_code)]
 
+pub mod smtp;
+pub mod webhook;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
