@@ -994,3 +994,196 @@ fn headless_chromium_renders_the_dashboard() {
         assert!(shot.is_file());
     });
 }
+
+/// A child process stopped with SIGTERM on drop if still running.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn term(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM failed");
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not stop within 10 s of SIGTERM");
+}
+
+/// Read lines from `r` until one contains `needle`; return the text after it.
+fn line_after(r: &mut impl std::io::BufRead, needle: &str) -> String {
+    let mut seen = String::new();
+    for _ in 0..200 {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(i) = line.find(needle) {
+            return line[i + needle.len()..].trim().to_string();
+        }
+        seen.push_str(&line);
+    }
+    panic!("no line with {needle:?} in:\n{seen}");
+}
+
+#[test]
+fn capwatch_serve_binary_reads_the_token_and_stops_on_sigterm() {
+    use std::io::BufReader;
+    let f = fixture();
+    let mut child = Proc(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+            .current_dir(f.project.path())
+            .env_remove("CAPWATCH_DB")
+            .env("CAPWATCH_API_TOKEN", "from-the-env")
+            .arg("--config")
+            .arg(f.project.registry())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let rest = line_after(&mut out, "serving http://");
+    let addr = rest.split('/').next().unwrap().to_string();
+    assert!(rest.contains("reviews enabled"), "{rest}");
+    let base = format!("http://{addr}");
+    rt().block_on(async {
+        let (code, _, body) = get(&format!("{base}/healthz")).await;
+        assert_eq!((code, body.as_str()), (200, "ok\n"));
+        let (code, rows) = get_json(&format!("{base}/api/v1/capabilities")).await;
+        assert_eq!((code, rows.as_array().unwrap().len()), (200, 3));
+        let body = r#"{"capability": "data-bridge", "by": "Cy"}"#;
+        let (code, v) = post_review(&base, Some("Bearer wrong"), body).await;
+        assert_eq!(code, 401, "{v}");
+        let (code, v) = post_review(&base, Some("Bearer from-the-env"), body).await;
+        assert_eq!(code, 201, "{v}");
+    });
+    let status = term(&mut child.0);
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn daemon_serves_what_it_checks_and_a_reload_reaches_the_server() {
+    use std::io::BufReader;
+    let server = PageServer::start();
+    server.html(
+        "/one",
+        &doc_page("Alpha Reports", "<p>Alpha Reports is in beta.</p>", ""),
+    );
+    server.html(
+        "/two",
+        &doc_page(
+            "Bravo Export",
+            "<p>Bravo Export is generally available.</p>",
+            "",
+        ),
+    );
+    let mut r = registry_head("");
+    r += &capability(
+        "alpha",
+        "Alpha Reports",
+        "{ stage = \"beta\" }",
+        &server.url("/one"),
+        "schedule = \"*/1 * * * * *\"",
+    );
+    let p = Project::new(&r);
+    let mut child = Proc(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+            .current_dir(p.path())
+            .env_remove("CAPWATCH_DB")
+            .env_remove("CAPWATCH_API_TOKEN")
+            .env("RUST_LOG", "info")
+            .arg("--config")
+            .arg(p.registry())
+            .args(["run", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = BufReader::new(child.0.stderr.take().unwrap());
+    let addr = line_after(&mut err, "addr=");
+    let addr = addr
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    // Keep draining the daemon's log so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while std::io::BufRead::read_line(&mut err, &mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    let base = format!("http://{addr}");
+    rt().block_on(async {
+        // The daemon checks on its schedule; the server sees its writes.
+        let mut observed = Value::Null;
+        for _ in 0..100 {
+            let (code, rows) = get_json(&format!("{base}/api/v1/capabilities")).await;
+            assert_eq!(code, 200);
+            observed = rows[0]["observed"]["stage"].clone();
+            if observed == "beta" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(observed, "beta", "the daemon's observation never showed");
+        // No token: the write route does not exist.
+        let (code, _) = post_review(
+            &base,
+            Some("Bearer x"),
+            r#"{"capability": "alpha", "by": "A"}"#,
+        )
+        .await;
+        assert!(code == 404 || code == 405, "{code}");
+    });
+    // A reload (SIGHUP) with a second capability reaches the server's registry.
+    r += &capability(
+        "bravo",
+        "Bravo Export",
+        "{ stage = \"ga\" }",
+        &server.url("/two"),
+        "",
+    );
+    p.write_registry(&r);
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &child.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    rt().block_on(async {
+        let mut n = 0;
+        for _ in 0..100 {
+            let (_, rows) = get_json(&format!("{base}/api/v1/capabilities")).await;
+            n = rows.as_array().unwrap().len();
+            if n == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(n, 2, "the reloaded registry never reached the server");
+        let (code, _, page) = get(&format!("{base}/")).await;
+        assert_eq!(code, 200);
+        assert!(page.contains("Bravo Export"));
+    });
+    let status = term(&mut child.0);
+    assert!(status.success(), "{status:?}");
+}
