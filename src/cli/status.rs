@@ -76,7 +76,7 @@ fn print_status(
     }
     println!();
     println!(
-        "{:<30} {:<22} {:<22} {:<8} {:<11} {:<22} FLAGS",
+        "{:<30} {:<22} {:<22} {:<14} {:<11} {:<22} FLAGS",
         "CAPABILITY", "CLAIMED", "OBSERVED", "DRIFT", "VALIDATED", "STATE"
     );
     for a in caps {
@@ -107,7 +107,7 @@ fn print_status(
             )
             .collect();
         println!(
-            "{:<30} {:<22} {:<22} {:<8} {:<11} {:<22} {}",
+            "{:<30} {:<22} {:<22} {:<14} {:<11} {:<22} {}",
             a.id,
             a.claim.to_string(),
             a.observed.status().to_string(),
