@@ -121,7 +121,7 @@ impl ServeState {
                     .registry
                     .read()
                     .unwrap_or_else(|e| e.into_inner());
-                f(&store, &reg)
+                store.read_consistent(|s| f(s, &reg))
             };
             state.give_back(store);
             result

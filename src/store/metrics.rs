@@ -304,4 +304,33 @@ claim = { stage = "beta" }
         );
         assert_eq!(s.alerts(false).unwrap()[0].state, "withdrawn");
     }
+
+    #[test]
+    fn one_read_transaction_sees_one_version_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let writer = Store::open(&path).unwrap();
+        let reader = Store::open_read_only(&path).unwrap();
+        let count = |s: &Store| s.count_rows(CountedTable::Review).unwrap();
+        let seen = reader
+            .read_consistent(|r| {
+                let before = count(r);
+                writer
+                    .conn
+                    .execute(
+                        "INSERT INTO review (subject_kind, subject_id, at, by) VALUES ('guide', 'g', 0, 'x')",
+                        [],
+                    )
+                    .unwrap();
+                Ok::<_, crate::store::StoreError>((before, count(r)))
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            (0, 0),
+            "the write is invisible inside the transaction"
+        );
+        assert!(!reader.in_transaction());
+        assert_eq!(count(&reader), 1, "and visible after it");
+    }
 }
