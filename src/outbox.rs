@@ -575,69 +575,76 @@ pub async fn deliver(
         }
     }
     let due = store.due_deliveries(now)?;
-    let mut by_owner: std::collections::BTreeMap<String, Vec<&AlertRow>> = Default::default();
-    let mut hook: Vec<&AlertRow> = Vec::new();
-    for (a, target) in &due {
-        if let Some(addr) = target.strip_prefix("email:") {
-            by_owner.entry(addr.to_string()).or_default().push(a);
-        } else if target == "webhook" {
-            hook.push(a);
-        }
-    }
-    let attempts_of = |a: &AlertRow, target: &str| {
-        a.targets
-            .iter()
-            .find(|t| t.target == target)
-            .map(|t| t.attempts)
-            .unwrap_or(0)
-    };
-    for (owner, alerts) in &by_owner {
-        let target = format!("email:{owner}");
-        let result = match &channels.mailer {
-            Some(m) => {
-                let digest = crate::notify::Digest {
-                    to: owner.clone(),
-                    sections: sections(registry, alerts),
-                };
-                m.send(&digest).await.map_err(|e| e.to_string())
+    for (target, alerts) in messages(&due) {
+        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+        let batch = format!(
+            "{target}#{}",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        store.start_batch(&ids, &target, &batch)?;
+        let result = if let Some(owner) = target.strip_prefix("email:") {
+            match &channels.mailer {
+                Some(m) => {
+                    let digest = crate::notify::Digest {
+                        to: owner.to_string(),
+                        sections: sections(registry, &alerts),
+                    };
+                    m.send(&digest).await.map_err(|e| e.to_string())
+                }
+                None => Err(
+                    "e-mail is no longer configured in the registry; add [email] to send"
+                        .to_string(),
+                ),
             }
-            None => Err(
-                "e-mail is no longer configured in the registry; add [email] to send".to_string(),
-            ),
+        } else {
+            match &channels.webhook {
+                Some(w) => w
+                    .post(&sections(registry, &alerts), now)
+                    .await
+                    .map(|()| String::new())
+                    .map_err(|e| e.to_string()),
+                None => Err("the webhook is no longer configured in the registry".to_string()),
+            }
         };
-        record(
-            store,
-            alerts,
-            &target,
-            &result,
-            now,
-            attempts_of,
-            &mut report,
-        )?;
-    }
-    if !hook.is_empty() {
-        let result = match &channels.webhook {
-            Some(w) => w
-                .post(&sections(registry, &hook), now)
-                .await
-                .map(|()| String::new())
-                .map_err(|e| e.to_string()),
-            None => Err("the webhook is no longer configured in the registry".to_string()),
-        };
-        record(
-            store,
-            &hook,
-            "webhook",
-            &result,
-            now,
-            attempts_of,
-            &mut report,
-        )?;
+        record(store, &alerts, &target, &result, now, &mut report)?;
     }
     let pending = store.alerts(true)?;
     report.waiting_without_channel = pending.iter().filter(|a| a.targets.is_empty()).count();
     report.pending = pending.len();
     Ok(report)
+}
+
+/// Group due deliveries into messages: per target (an owner's address or the
+/// webhook), first any message a crashed run had started — resent exactly as
+/// it was — then one message with everything else due.
+fn messages(due: &[(AlertRow, String)]) -> Vec<(String, Vec<&AlertRow>)> {
+    let mut started: std::collections::BTreeMap<(String, String), Vec<&AlertRow>> =
+        Default::default();
+    let mut fresh: std::collections::BTreeMap<String, Vec<&AlertRow>> = Default::default();
+    for (a, target) in due {
+        match a
+            .targets
+            .iter()
+            .find(|t| &t.target == target)
+            .and_then(|t| t.batch.clone())
+        {
+            Some(batch) => started.entry((target.clone(), batch)).or_default().push(a),
+            None => fresh.entry(target.clone()).or_default().push(a),
+        }
+    }
+    started
+        .into_iter()
+        .map(|((target, _), alerts)| (target, alerts))
+        .chain(fresh)
+        .collect()
+}
+
+fn attempts_of(a: &AlertRow, target: &str) -> i64 {
+    a.targets
+        .iter()
+        .find(|t| t.target == target)
+        .map(|t| t.attempts)
+        .unwrap_or(0)
 }
 
 fn record(
@@ -646,7 +653,6 @@ fn record(
     target: &str,
     result: &Result<String, String>,
     now: Timestamp,
-    attempts_of: impl Fn(&AlertRow, &str) -> i64,
     report: &mut DeliveryReport,
 ) -> Result<(), StoreError> {
     match result {

@@ -8,6 +8,10 @@
 //!
 //! `smtp://host[:25]` connects in plain text and upgrades with STARTTLS when
 //! the server offers it; `smtps://host[:465]` speaks TLS from the first byte.
+//! On `smtp://` capwatch opens the TCP connection itself with `TCP_NODELAY`:
+//! lettre writes the message and its final `.` separately, and with Nagle's
+//! algorithm that `.` waits for the server's delayed ACK (~40 ms). That wait
+//! is time in which a crash leaves a message delivered but not recorded.
 //! The `Message-ID` is derived from the alert ids and the recipient, so a
 //! resend of the same digest carries the same id and can be recognised.
 
@@ -19,7 +23,9 @@ use super::{
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::authentication::Mechanism;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::Digest as _;
 use std::fmt;
@@ -38,7 +44,12 @@ const FIX_TO: &str = "fix the address in the guide's `owners` list";
 
 /// Sends digests through one SMTP server. Built once per run.
 pub struct Mailer {
+    /// Used for `smtps://` (TLS from the first byte).
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    tls_parameters: TlsParameters,
+    credentials: Option<Credentials>,
     from: String,
     /// `host:port`, for messages.
     server: String,
@@ -127,9 +138,9 @@ impl Mailer {
             ))
         })?;
         let tls = if implicit_tls {
-            Tls::Wrapper(tls_parameters)
+            Tls::Wrapper(tls_parameters.clone())
         } else {
-            Tls::Opportunistic(tls_parameters)
+            Tls::Opportunistic(tls_parameters.clone())
         };
 
         let non_empty = |k: &str| env(k).filter(|v| !v.is_empty());
@@ -138,6 +149,7 @@ impl Mailer {
             .port(port)
             .tls(tls)
             .timeout(Some(timeout));
+        let mut credentials = None;
         let password = match (user, password) {
             (Some(user), Some(password)) => {
                 if !implicit_tls && !is_loopback(&host) {
@@ -146,7 +158,9 @@ impl Mailer {
                         "smtp:// sends the credentials in plain text when the server does not offer STARTTLS; prefer smtps://"
                     );
                 }
-                builder = builder.credentials(Credentials::new(user, password.clone()));
+                let c = Credentials::new(user, password.clone());
+                builder = builder.credentials(c.clone());
+                credentials = Some(c);
                 Some(password)
             }
             (None, None) => None,
@@ -162,6 +176,10 @@ impl Mailer {
 
         Ok(Mailer {
             transport: builder.build(),
+            host,
+            port,
+            tls_parameters,
+            credentials,
             from,
             server,
             implicit_tls,
@@ -178,11 +196,21 @@ impl Mailer {
         let message = render_digest(digest, &self.from)?;
         let message_id = digest_message_id(digest);
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, self.transport.send(message)).await;
+        let outcome = if self.implicit_tls {
+            tokio::time::timeout(self.timeout, async {
+                self.transport
+                    .send(message)
+                    .await
+                    .map_err(|e| self.classify(&e))
+            })
+            .await
+        } else {
+            tokio::time::timeout(self.timeout, self.send_nodelay(&message)).await
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let result = match outcome {
             Ok(Ok(_response)) => Ok(message_id.clone()),
-            Ok(Err(e)) => Err(self.classify(&e)),
+            Ok(Err(e)) => Err(e),
             Err(_elapsed) => Err(NotifyError::Smtp {
                 transient: true,
                 message: format!(
@@ -209,6 +237,45 @@ impl Mailer {
             ),
         }
         result
+    }
+
+    /// One SMTP conversation on a connection we open with `TCP_NODELAY`:
+    /// EHLO, STARTTLS when offered, AUTH when configured, the message, QUIT.
+    async fn send_nodelay(
+        &self,
+        message: &Message,
+    ) -> Result<lettre::transport::smtp::response::Response, NotifyError> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| NotifyError::Smtp {
+                transient: true,
+                message: format!(
+                    "cannot connect to the smtp server {}: {e}; check that it is running and that [email] smtp names the right host and port",
+                    self.server
+                ),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let lettre_err = |e: lettre::transport::smtp::Error| self.classify(&e);
+        let hello = ClientId::default();
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+            .await
+            .map_err(lettre_err)?;
+        if conn.can_starttls() {
+            conn.starttls(self.tls_parameters.clone(), &hello)
+                .await
+                .map_err(lettre_err)?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+                .await
+                .map_err(lettre_err)?;
+        }
+        let response = conn
+            .send(message.envelope(), &message.formatted())
+            .await
+            .map_err(lettre_err)?;
+        conn.abort().await;
+        Ok(response)
     }
 
     /// Turn a lettre error into a message that says what and the fix, with

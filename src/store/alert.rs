@@ -60,6 +60,8 @@ pub struct DeliveryRow {
     pub sent_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub message_id: Option<String>,
+    /// The message this delivery was handed over in, if a send started.
+    pub batch: Option<String>,
 }
 
 /// One delivery attempt, kept for `capwatch alerts`.
@@ -209,7 +211,7 @@ impl Store {
 
     fn fill_delivery(&self, a: &mut AlertRow) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT target, state, attempts, next_attempt_at, sent_at, last_error, message_id
+            "SELECT target, state, attempts, next_attempt_at, sent_at, last_error, message_id, batch
              FROM delivery WHERE alert_id = ?1 ORDER BY target",
         )?;
         let rows = stmt.query_map([a.id], |r| {
@@ -221,6 +223,7 @@ impl Store {
                 sent_at: r.get::<_, Option<i64>>(4)?.map(ts),
                 last_error: r.get(5)?,
                 message_id: r.get(6)?,
+                batch: r.get(7)?,
             })
         })?;
         a.targets = rows.collect::<rusqlite::Result<_>>()?;
@@ -263,6 +266,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Mark the deliveries of `alerts` to `target` as handed over in `batch`,
+    /// before the message goes to the channel.
+    pub fn start_batch(&mut self, alerts: &[i64], target: &str, batch: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for id in alerts {
+            tx.execute(
+                "UPDATE delivery SET batch = ?3 WHERE alert_id = ?1 AND target = ?2",
+                params![id, target, batch],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Record one attempt for each alert of a message (a digest covers
     /// several): sent (with its Message-ID) or failed, retried at the time
     /// given per alert. One transaction, written as soon as the channel
@@ -287,8 +304,10 @@ impl Store {
                     )?;
                 }
                 Err(e) => {
+                    // Not delivered: the next attempt may group it with others.
                     tx.execute(
-                        "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
+                        "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4,
+                            batch = NULL
                          WHERE alert_id = ?1 AND target = ?2",
                         params![alert_id, target, e, ms(*retry_at)],
                     )?;

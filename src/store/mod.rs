@@ -39,6 +39,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!(
             "../../migrations/0004_observation_by_source/up.sql"
         )),
+        M::up(include_str!("../../migrations/0005_delivery_batch/up.sql")),
     ])
 });
 

@@ -302,6 +302,8 @@ async fn accept_loop(
                     changed = mode.changed() => if changed.is_err() { return },
                     accepted = l.accept() => {
                         if let Ok((stream, _)) = accepted {
+                            // Like real MTAs: answer each command at once (no Nagle delay).
+                            let _ = stream.set_nodelay(true);
                             shared.lock().unwrap().connections += 1;
                             tokio::spawn(session(stream, shared.clone(), mode.clone()));
                         }
