@@ -598,10 +598,11 @@ fn kill_9_at_random_points_of_a_busy_daemon_loses_nothing() {
             "seed {seed}: alert {id} sent in different messages: {mids:?}"
         );
     }
-    // The window is a few milliseconds on an idle machine and grows with load;
-    // a resend must stay the exception.
+    // With TCP_NODELAY on the SMTP connection the window between the server
+    // taking the message and the commit is about a millisecond: 0 resends in
+    // 150 kills measured. Allow one, so a kill landing in it does not fail CI.
     assert!(
-        resent.len() <= runs / 10,
+        resent.len() <= 1,
         "seed {seed}: {} alerts resent after kills: {resent:?}",
         resent.len()
     );
