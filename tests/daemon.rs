@@ -310,3 +310,72 @@ fn while_a_daemon_runs_check_queues_and_leaves_delivery_to_it() {
             .success()
     );
 }
+
+#[test]
+fn sighup_reloads_the_registry_keeping_history_and_updating_schedules() {
+    let server = PageServer::start();
+    for i in 0..3 {
+        server.html(
+            &format!("/p{i}"),
+            &doc_page(
+                &format!("Page {i}"),
+                "<p>Feature is generally available.</p>",
+                "",
+            ),
+        );
+    }
+    let reg = |sources: &[(usize, &str)]| {
+        let mut r = registry_head("per_host = 4");
+        for (i, schedule) in sources {
+            r += &capability(
+                &format!("p{i}"),
+                &format!("Feature {i}"),
+                "{ stage = \"ga\" }",
+                &server.url(&format!("/p{i}")),
+                &format!("  schedule = \"{schedule}\"\n"),
+            );
+        }
+        r
+    };
+    // p0 daily, p1 daily; p2 not yet in the registry.
+    let p = Project::new(&reg(&[(0, "0 6 * * *"), (1, "0 6 * * *")]));
+    let mut d = spawn_daemon(&p, &[]);
+    assert!(wait_until(Duration::from_secs(10), || server.hits("/p0")
+        == 1
+        && server.hits("/p1") == 1));
+    // p0 now every second, p1 removed, p2 added.
+    p.write_registry(&reg(&[(0, "* * * * * *"), (2, "0 6 * * *")]));
+    signal(&d, "-HUP");
+    assert!(
+        wait_until(Duration::from_secs(10), || server.hits("/p0") >= 3
+            && server.hits("/p2") == 1),
+        "p0 {} p2 {}",
+        server.hits("/p0"),
+        server.hits("/p2")
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        server.hits("/p1"),
+        1,
+        "a removed source is no longer checked"
+    );
+    signal(&d, "-TERM");
+    assert!(
+        wait_exit(&mut d, Duration::from_secs(10))
+            .unwrap()
+            .success()
+    );
+    // The removed source keeps its history.
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM snapshot WHERE source_id = 'p1'"),
+        1
+    );
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM \"check\" WHERE source_id = 'p1'"),
+        1
+    );
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM source WHERE id = 'p1' AND removed_at IS NOT NULL"),
+        1
+    );
+}
