@@ -35,6 +35,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0001_watch/up.sql")),
         M::up(include_str!("../../migrations/0002_status/up.sql")),
         M::up(include_str!("../../migrations/0003_reviews_alerts/up.sql")),
+        M::up(include_str!("../../migrations/0004_observation_by_source/up.sql")),
     ])
 });
 
