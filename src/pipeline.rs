@@ -15,7 +15,7 @@ use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{Outcome, Stage, Status};
 use crate::schedule::Clock;
 use crate::store::{CheckInput, NewObservation, Store, StoreError, StoredEvidence};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -108,26 +108,30 @@ pub async fn check_sources(
     progress: &dyn Progress,
 ) -> Result<CycleReport, PipelineError> {
     let start = clock.now();
-    let mut jobs = Vec::with_capacity(sources.len());
-    for source in sources {
-        // Advance the schedule first: a source that fails or hangs is not
-        // picked again until its next slot.
-        if let Some(next) = source.schedule.next_for(start, &source.id) {
-            store.set_next_check(&source.id, next)?;
-        }
-        let state = store.source_state(&source.id)?;
-        let infer_key = infer_key(registry, source);
-        // New inference inputs need the full page, not a 304.
-        let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
-            Validators {
-                etag: state.etag,
-                last_modified: state.last_modified,
+    // One transaction for the whole schedule update instead of one commit per source.
+    let jobs = store.batch(|store| -> Result<_, PipelineError> {
+        let mut jobs = Vec::with_capacity(sources.len());
+        for source in sources {
+            // Advance the schedule first: a source that fails or hangs is not
+            // picked again until its next slot.
+            if let Some(next) = source.schedule.next_for(start, &source.id) {
+                store.set_next_check(&source.id, next)?;
             }
-        } else {
-            Validators::default()
-        };
-        jobs.push(((*source).clone(), validators, infer_key));
-    }
+            let state = store.source_state(&source.id)?;
+            let infer_key = infer_key(registry, source);
+            // New inference inputs need the full page, not a 304.
+            let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
+                Validators {
+                    etag: state.etag,
+                    last_modified: state.last_modified,
+                }
+            } else {
+                Validators::default()
+            };
+            jobs.push(((*source).clone(), validators, infer_key));
+        }
+        Ok(jobs)
+    })?;
 
     progress.start(jobs.len());
     let subjects: std::collections::HashMap<String, Subject> = registry
@@ -145,25 +149,47 @@ pub async fn check_sources(
         .collect();
     let subjects = std::sync::Arc::new(subjects);
 
+    // Parsing is CPU work: running more of it at once than there are cores
+    // gains nothing and keeps more parsed pages in memory at the same time.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parse_slots = std::sync::Arc::new(tokio::sync::Semaphore::new(cores));
+
     // Fetches run concurrently; the fetcher enforces the global and per-host
     // limits. Results come back here one at a time, so only this task writes.
     let concurrency = registry.settings.concurrency.max(1);
     let mut stream = futures_util::stream::iter(jobs)
         .map(|(source, validators, infer_key)| {
             let subjects = subjects.clone();
+            let parse_slots = parse_slots.clone();
             async move {
                 let fetched = fetcher.fetch(&source.url, &validators).await;
                 let at = clock.now();
-                prepare(source, fetched, infer_key, at, subjects).await
+                prepare(source, fetched, infer_key, at, subjects, parse_slots).await
             }
         })
         .buffer_unordered(concurrency);
 
     let mut report = CycleReport::default();
-    while let Some(p) = stream.next().await {
-        let result = save(store, p)?;
-        progress.done(&result);
-        report.results.push(result);
+    while let Some(first) = stream.next().await {
+        // Save whatever else is ready with it in one transaction: one WAL
+        // commit per batch (at most `concurrency` checks) instead of per check.
+        let mut ready = vec![first];
+        while ready.len() < concurrency {
+            match stream.next().now_or_never() {
+                Some(Some(p)) => ready.push(p),
+                _ => break,
+            }
+        }
+        let results = store.batch(|store| {
+            ready
+                .into_iter()
+                .map(|p| save(store, p))
+                .collect::<Result<Vec<_>, PipelineError>>()
+        })?;
+        for result in results {
+            progress.done(&result);
+            report.results.push(result);
+        }
     }
     progress.finish();
     Ok(report)
@@ -176,6 +202,7 @@ async fn prepare(
     infer_key: String,
     at: Timestamp,
     subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
+    parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 ) -> Prepared {
     let Some(body) = fetched
         .body
@@ -196,7 +223,10 @@ async fn prepare(
     let body = to_utf8(body, fetched.content_type.as_deref());
     let content_type = fetched.content_type.clone();
     let src = source.clone();
+    // Waiting here holds only the body; the parse starts once a core is free.
+    let slot = parse_slots.acquire_owned().await.ok();
     let work = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let kind = extract::content_kind(content_type.as_deref(), src.url.path());
         match extract::extract(&body, kind, &src.selection) {
             Ok(page) => {

@@ -165,20 +165,19 @@ impl Store {
     pub fn snapshot_at(&self, source_id: &str, at: Timestamp) -> Result<Option<SnapshotRow>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
                  ORDER BY seq DESC LIMIT 1",
-                params![source_id, super::ms(at)],
-                |r| {
-                    Ok(SnapshotRow {
-                        id: r.get(0)?,
-                        source_id: source_id.to_string(),
-                        seq: r.get(1)?,
-                        hash: r.get(2)?,
-                        at: ts(r.get(3)?),
-                    })
-                },
-            )
+            )?
+            .query_row(params![source_id, super::ms(at)], |r| {
+                Ok(SnapshotRow {
+                    id: r.get(0)?,
+                    source_id: source_id.to_string(),
+                    seq: r.get(1)?,
+                    hash: r.get(2)?,
+                    at: ts(r.get(3)?),
+                })
+            })
             .optional()?)
     }
 }
