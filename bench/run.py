@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -31,6 +32,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -305,7 +307,6 @@ class Peer(Tool):
                     NO_COLOR="1", PYTHONWARNINGS="ignore")
 
     def reported(self, text):
-        import re
         new, changed, failed = set(), set(), 0
         for kind, nm in re.findall(r"^\s*\d+\.\s+(NEW|CHANGED|ERROR|UNCHANGED|EMPTY)[^:]*:\s+(\S+)", text, re.M):
             if kind == "NEW":
@@ -540,9 +541,9 @@ def bench_daemon(n, seconds, period, mutate_at):
     finally:
         server.stop()
     # Windows of one period: RSS at the end and max within, checks done (by log time).
-    from datetime import datetime
     def parse_ts(s):
-        return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+        s = re.sub(r"(\.\d{6})\d+", r"\1", s.replace("Z", "+00:00"))
+        return datetime.fromisoformat(s).timestamp()
     start_wall = time.time() - (time.monotonic() - t0)
     windows = []
     for k in range(int(seconds // period)):
