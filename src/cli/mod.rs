@@ -393,10 +393,12 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
         &fetcher,
         &sources,
         only.is_empty(),
+        pipeline::Evaluate::Always,
         &clock,
         &progress,
         &channels,
     ))?;
+    let evaluation = cycle.evaluation.as_ref().expect("check always evaluates");
     print_summary(&cycle.checks);
     for g in &cycle.guide_pages {
         match g.date {
@@ -407,20 +409,13 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
             None => println!("guide {}: {}", g.guide_id, g.outcome),
         }
     }
-    print_findings(&cycle.evaluation);
-    print_outbox(&cycle.evaluation);
-    let open = cycle
-        .evaluation
+    print_findings(evaluation);
+    print_outbox(evaluation);
+    let open = evaluation
         .guides
         .iter()
         .flat_map(|g| &g.findings)
-        .chain(
-            cycle
-                .evaluation
-                .capabilities
-                .iter()
-                .flat_map(|c| &c.findings),
-        )
+        .chain(evaluation.capabilities.iter().flat_map(|c| &c.findings))
         .filter(|f| !f.snoozed)
         .count();
     Ok(if fail_on_findings && open > 0 {
