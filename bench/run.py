@@ -481,6 +481,15 @@ def bench_storage(days, reps):
     return res
 
 
+def cpu_s(pid):
+    """utime + stime of a process, from /proc/PID/stat."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def vmrss_kb(pid):
     try:
         for line in open(f"/proc/{pid}/status"):
@@ -522,7 +531,7 @@ def bench_daemon(n, seconds, period, mutate_at):
                     pending.pop(0)
                     mut = pages.mutate(pages_dir, 0.10)
                     mutations.append((round(t, 1), mut["main_changed"]))
-                samples.append((t, vmrss_kb(p.pid)))
+                samples.append((t, vmrss_kb(p.pid), cpu_s(p.pid)))
                 time.sleep(0.1)
             p.send_signal(signal.SIGTERM)
             _, status, ru = os.wait4(p.pid, 0)
@@ -549,9 +558,11 @@ def bench_daemon(n, seconds, period, mutate_at):
     for k in range(int(seconds // period)):
         lo, hi = k * period, (k + 1) * period
         rss = [s[1] for s in samples if lo <= s[0] < hi and s[1]]
+        cpu = [s[2] for s in samples if lo <= s[0] < hi and s[2] is not None]
         ev = [e for e in events if e[0] and lo <= parse_ts(e[0]) - start_wall < hi]
         windows.append({"window": k + 1, "t_end_s": hi, "rss_end_mb": (rss[-1] / 1024) if rss else None,
-                        "rss_max_mb": (max(rss) / 1024) if rss else None, "checks": len(ev),
+                        "rss_max_mb": (max(rss) / 1024) if rss else None,
+                        "cpu_s": (cpu[-1] - cpu[0]) if len(cpu) > 1 else None, "checks": len(ev),
                         "changed": sum(1 for e in ev if e[1]), "baselines": sum(1 for e in ev if e[2])})
     res = {"n": n, "seconds": seconds, "period_s": period, "mutations": mutations, "windows": windows,
            "exit_status": os.waitstatus_to_exitcode(status), "stop_after_sigterm_s": round(stop_s, 2),
@@ -708,11 +719,11 @@ def render(res, cmdline):
                  "VmRSS sampled from `/proc/PID/status` every 0.1 s; checks counted from the daemon's JSON log. "
                  "New sources are first spread over 30 s (the daemon's catch-up), so the first windows are not full "
                  "cycles.\n")
-        L.append("| window | ends at s | checks | changed | baselines | VmRSS at end MB | max VmRSS MB |")
-        L.append("|---|---|---|---|---|---|---|")
+        L.append("| window | ends at s | checks | changed | baselines | CPU s in window | VmRSS at end MB | max VmRSS MB |")
+        L.append("|---|---|---|---|---|---|---|---|")
         for w in d["windows"]:
             L.append(f"| {w['window']} | {w['t_end_s']} | {w['checks']} | {w['changed']} | {w['baselines']} | "
-                     f"{fmt(w['rss_end_mb'], 1)} | {fmt(w['rss_max_mb'], 1)} |")
+                     f"{fmt(w.get('cpu_s'), 2)} | {fmt(w['rss_end_mb'], 1)} | {fmt(w['rss_max_mb'], 1)} |")
         L.append("")
         L.append(f"Peak RSS (ru_maxrss) {d['maxrss_mb']:.1f} MB; CPU {d['cpu_s']:.1f} s over {d['seconds']} s; "
                  f"{d['checks_total']} checks; server saw {d['server_200']}×200 / {d['server_304']}×304; exit status "
