@@ -683,6 +683,8 @@ def render(res, cmdline):
         for t in tg:
             L.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |")
         L.append("")
+        L.append("What the profiles showed, what was changed in capwatch (with before/after figures) and why the "
+                 "missed targets are missed: [`bench/README.md`](bench/README.md#what-the-profiles-showed-and-what-was-changed).\n")
 
     s = res.get("storage")
     if s:
@@ -788,14 +790,26 @@ def main():
                     help="N=100,500, 1 repetition, 60 simulated days, 45 s of daemon (a few minutes)")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release binaries")
     ap.add_argument("--write", metavar="FILE", help="write the markdown report here (e.g. BENCHMARKS.md)")
+    ap.add_argument("--from-results", metavar="JSON",
+                    help="measure nothing: render the report from a results.json an earlier run wrote")
     a = ap.parse_args()
+    if a.from_results:
+        res = json.load(open(a.from_results))
+        text = render(res, res.get("cmdline", "python3 bench/run.py --ns 100,500,5000 --reps 3 --write BENCHMARKS.md"))
+        if a.write:
+            with open(a.write, "w") as f:
+                f.write(text)
+        else:
+            print(text)
+        return
     if a.quick:
         a.ns, a.reps, a.storage_days, a.daemon_seconds = "100,500", 1, 60, 45
     cmdline = "python3 bench/run.py " + " ".join(sys.argv[1:])
     parts = a.parts.split(",")
     os.makedirs(OUT, exist_ok=True)
     t_start = time.monotonic()
-    res = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cycles": []}
+    res = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cycles": [],
+           "cmdline": cmdline}
 
     if not a.no_build:
         log("building: cargo build --release --bin capwatch --example scraper_floor --example storage_year")
