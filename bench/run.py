@@ -720,8 +720,10 @@ def render(res, cmdline):
     if d:
         L.append("## Daemon memory\n")
         L.append(f"`capwatch run` over {d['n']} sources, every source on the 6-field cron `*/{d['period_s']} * * * * *`, "
-                 f"for {d['seconds']} s; 10 % of the pages changed at {', '.join(str(t) + ' s' for t, _ in d['mutations'])}. "
-                 "VmRSS sampled from `/proc/PID/status` every 0.1 s; checks counted from the daemon's JSON log. "
+                 f"for {d['seconds']} s; "
+                 + (f"10 % of the pages changed at {', '.join(str(t) + ' s' for t, _ in d['mutations'])}. "
+                    if d["mutations"] else "no page changed. ")
+                 + "VmRSS sampled from `/proc/PID/status` every 0.1 s; checks counted from the daemon's JSON log. "
                  "New sources are first spread over 30 s (the daemon's catch-up), so the first windows are not full "
                  "cycles.\n")
         L.append("| window | ends at s | checks | changed | baselines | CPU s in window | VmRSS at end MB | max VmRSS MB |")
