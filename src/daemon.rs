@@ -236,7 +236,8 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             .map(|(id, _)| id)
             .collect();
         let with_guides = now >= next_guides;
-        if !due.is_empty() || now >= next_eval || with_guides {
+        let eval_due = now >= next_eval;
+        if !due.is_empty() || eval_due || with_guides {
             let sources: Vec<&config::Source> =
                 due.iter().filter_map(|id| registry.source(id)).collect();
             let mut cycle = std::pin::pin!(pipeline::run_cycle(
@@ -245,6 +246,14 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                 &fetcher,
                 &sources,
                 with_guides,
+                // Between two evaluations owed by the cadence, a batch of
+                // unchanged checks changes no finding: evaluating all
+                // capabilities after each such batch only burned CPU.
+                if eval_due {
+                    pipeline::Evaluate::Always
+                } else {
+                    pipeline::Evaluate::IfMoved
+                },
                 &clock,
                 &LogProgress,
                 &channels,
@@ -264,20 +273,26 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                     tokio::time::timeout(opts.grace, &mut cycle).await.ok()
                 }
             };
+            let mut evaluated = false;
             match result {
                 Some(Ok(c)) => {
-                    let e = &c.evaluation;
-                    if c.checks.checked() > 0
-                        || e.queued.queued + e.queued.resolved + e.delivery.messages > 0
-                    {
+                    evaluated = c.evaluation.is_some();
+                    let (queued, sent, pending) = c.evaluation.as_ref().map_or((0, 0, 0), |e| {
+                        (
+                            e.queued.queued + e.queued.reminders + e.queued.resolved,
+                            e.delivery.messages,
+                            e.delivery.pending,
+                        )
+                    });
+                    if c.checks.checked() > 0 || queued + sent > 0 {
                         tracing::info!(
                             checked = c.checks.checked(),
                             changed = c.checks.changed(),
                             failed = c.checks.failed().count(),
-                            alerts_queued =
-                                e.queued.queued + e.queued.reminders + e.queued.resolved,
-                            messages_sent = e.delivery.messages,
-                            alerts_pending = e.delivery.pending,
+                            evaluated,
+                            alerts_queued = queued,
+                            messages_sent = sent,
+                            alerts_pending = pending,
                             "cycle done"
                         );
                     }
@@ -291,7 +306,9 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                 None => {}
             }
             let now = clock.now();
-            next_eval = now.checked_add(opts.evaluate_every).unwrap_or(now);
+            if evaluated || eval_due {
+                next_eval = now.checked_add(opts.evaluate_every).unwrap_or(now);
+            }
             if with_guides {
                 next_guides = registry
                     .settings

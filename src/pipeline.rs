@@ -15,7 +15,7 @@ use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{Outcome, Stage, Status};
 use crate::schedule::Clock;
 use crate::store::{CheckInput, NewObservation, Store, StoreError, StoredEvidence};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -46,6 +46,8 @@ pub struct SourceResult {
     pub observed: Option<Status>,
     pub duration: Duration,
     pub failures: u32,
+    /// Consecutive failed checks before this one.
+    pub previous_failures: u32,
 }
 
 /// What one cycle did.
@@ -73,6 +75,18 @@ impl CycleReport {
             .filter(|r| r.outcome.is_success() && !r.changed && !r.baseline)
             .count()
     }
+    /// Whether an evaluation could now find something else: a new version, a
+    /// moved observation, a failure, or a success after failures. A batch of
+    /// plain unchanged checks changes no finding.
+    pub fn moved(&self) -> bool {
+        self.results.iter().any(|r| {
+            !r.outcome.is_success()
+                || r.changed
+                || r.baseline
+                || r.observed.is_some()
+                || r.previous_failures > 0
+        })
+    }
 }
 
 /// Told about progress as sources finish (a progress bar, log lines, nothing).
@@ -89,6 +103,7 @@ impl Progress for Quiet {}
 /// A fetched and extracted page, before it is saved.
 struct Prepared {
     source: Source,
+    previous_failures: u32,
     fetched: Fetched,
     outcome: Outcome,
     text: Option<(String, String)>,
@@ -108,26 +123,30 @@ pub async fn check_sources(
     progress: &dyn Progress,
 ) -> Result<CycleReport, PipelineError> {
     let start = clock.now();
-    let mut jobs = Vec::with_capacity(sources.len());
-    for source in sources {
-        // Advance the schedule first: a source that fails or hangs is not
-        // picked again until its next slot.
-        if let Some(next) = source.schedule.next_for(start, &source.id) {
-            store.set_next_check(&source.id, next)?;
-        }
-        let state = store.source_state(&source.id)?;
-        let infer_key = infer_key(registry, source);
-        // New inference inputs need the full page, not a 304.
-        let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
-            Validators {
-                etag: state.etag,
-                last_modified: state.last_modified,
+    // One transaction for the whole schedule update instead of one commit per source.
+    let jobs = store.batch(|store| -> Result<_, PipelineError> {
+        let mut jobs = Vec::with_capacity(sources.len());
+        for source in sources {
+            // Advance the schedule first: a source that fails or hangs is not
+            // picked again until its next slot.
+            if let Some(next) = source.schedule.next_for(start, &source.id) {
+                store.set_next_check(&source.id, next)?;
             }
-        } else {
-            Validators::default()
-        };
-        jobs.push(((*source).clone(), validators, infer_key));
-    }
+            let state = store.source_state(&source.id)?;
+            let infer_key = infer_key(registry, source);
+            // New inference inputs need the full page, not a 304.
+            let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
+                Validators {
+                    etag: state.etag,
+                    last_modified: state.last_modified,
+                }
+            } else {
+                Validators::default()
+            };
+            jobs.push(((*source).clone(), validators, infer_key, state.failures));
+        }
+        Ok(jobs)
+    })?;
 
     progress.start(jobs.len());
     let subjects: std::collections::HashMap<String, Subject> = registry
@@ -145,25 +164,49 @@ pub async fn check_sources(
         .collect();
     let subjects = std::sync::Arc::new(subjects);
 
+    // Parsing is CPU work: running more of it at once than there are cores
+    // gains nothing and keeps more parsed pages in memory at the same time.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parse_slots = std::sync::Arc::new(tokio::sync::Semaphore::new(cores));
+
     // Fetches run concurrently; the fetcher enforces the global and per-host
     // limits. Results come back here one at a time, so only this task writes.
     let concurrency = registry.settings.concurrency.max(1);
     let mut stream = futures_util::stream::iter(jobs)
-        .map(|(source, validators, infer_key)| {
+        .map(|(source, validators, infer_key, previous_failures)| {
             let subjects = subjects.clone();
+            let parse_slots = parse_slots.clone();
             async move {
                 let fetched = fetcher.fetch(&source.url, &validators).await;
                 let at = clock.now();
-                prepare(source, fetched, infer_key, at, subjects).await
+                let mut p = prepare(source, fetched, infer_key, at, subjects, parse_slots).await;
+                p.previous_failures = previous_failures;
+                p
             }
         })
         .buffer_unordered(concurrency);
 
     let mut report = CycleReport::default();
-    while let Some(p) = stream.next().await {
-        let result = save(store, p)?;
-        progress.done(&result);
-        report.results.push(result);
+    while let Some(first) = stream.next().await {
+        // Save whatever else is ready with it in one transaction: one WAL
+        // commit per batch (at most `concurrency` checks) instead of per check.
+        let mut ready = vec![first];
+        while ready.len() < concurrency {
+            match stream.next().now_or_never() {
+                Some(Some(p)) => ready.push(p),
+                _ => break,
+            }
+        }
+        let results = store.batch(|store| {
+            ready
+                .into_iter()
+                .map(|p| save(store, p))
+                .collect::<Result<Vec<_>, PipelineError>>()
+        })?;
+        for result in results {
+            progress.done(&result);
+            report.results.push(result);
+        }
     }
     progress.finish();
     Ok(report)
@@ -176,6 +219,7 @@ async fn prepare(
     infer_key: String,
     at: Timestamp,
     subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
+    parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 ) -> Prepared {
     let Some(body) = fetched
         .body
@@ -185,6 +229,7 @@ async fn prepare(
         let outcome = fetched.outcome.clone();
         return Prepared {
             source,
+            previous_failures: 0,
             fetched,
             outcome,
             text: None,
@@ -196,7 +241,10 @@ async fn prepare(
     let body = to_utf8(body, fetched.content_type.as_deref());
     let content_type = fetched.content_type.clone();
     let src = source.clone();
+    // Waiting here holds only the body; the parse starts once a core is free.
+    let slot = parse_slots.acquire_owned().await.ok();
     let work = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let kind = extract::content_kind(content_type.as_deref(), src.url.path());
         match extract::extract(&body, kind, &src.selection) {
             Ok(page) => {
@@ -220,6 +268,7 @@ async fn prepare(
     });
     Prepared {
         source,
+        previous_failures: 0,
         fetched,
         outcome,
         text,
@@ -273,6 +322,7 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
         observed,
         duration: p.fetched.elapsed,
         failures: record.failures,
+        previous_failures: p.previous_failures,
     })
 }
 
@@ -376,6 +426,59 @@ fn charset_in(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_checks_that_moved_something_call_for_an_evaluation() {
+        let plain = SourceResult {
+            source_id: "s".into(),
+            url: "http://127.0.0.1/".into(),
+            outcome: Outcome::NotModified,
+            http_status: Some(304),
+            baseline: false,
+            changed: false,
+            snapshot_seq: Some(1),
+            observed: None,
+            duration: Duration::from_millis(3),
+            failures: 0,
+            previous_failures: 0,
+        };
+        let report = |r: SourceResult| CycleReport {
+            results: vec![plain.clone(), r],
+        };
+        assert!(!report(plain.clone()).moved());
+        assert!(
+            !report(SourceResult {
+                outcome: Outcome::Ok,
+                ..plain.clone()
+            })
+            .moved()
+        );
+        for moved in [
+            SourceResult {
+                changed: true,
+                ..plain.clone()
+            },
+            SourceResult {
+                baseline: true,
+                ..plain.clone()
+            },
+            SourceResult {
+                observed: Some(Status::unknown()),
+                ..plain.clone()
+            },
+            SourceResult {
+                outcome: Outcome::Timeout,
+                failures: 1,
+                ..plain.clone()
+            },
+            SourceResult {
+                previous_failures: 3,
+                ..plain.clone()
+            },
+        ] {
+            assert!(report(moved.clone()).moved(), "{moved:?}");
+        }
+    }
 
     #[test]
     fn legacy_charsets_become_utf8() {
@@ -557,12 +660,23 @@ pub async fn evaluate_and_deliver(
     })
 }
 
+/// When a cycle evaluates (and queues and delivers) after its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluate {
+    /// Every time (`capwatch check`, and the daemon on its evaluation cadence).
+    Always,
+    /// Only when a check moved something ([`CycleReport::moved`]) or a guide
+    /// page was read: the daemon between two evaluations it owes anyway.
+    IfMoved,
+}
+
 /// One whole cycle: read guide pages, check `sources`, evaluate, queue and
 /// deliver. `capwatch check` runs it once; the daemon runs it per due batch.
 pub struct Cycle {
     pub checks: CycleReport,
     pub guide_pages: Vec<GuidePageResult>,
-    pub evaluation: Evaluation,
+    /// None when [`Evaluate::IfMoved`] found nothing to evaluate.
+    pub evaluation: Option<Evaluation>,
 }
 
 #[allow(clippy::too_many_arguments)] // the parts of a run, each passed in so tests can swap them
@@ -572,6 +686,7 @@ pub async fn run_cycle(
     fetcher: &Fetcher,
     sources: &[&Source],
     with_guides: bool,
+    evaluate: Evaluate,
     clock: &dyn Clock,
     progress: &dyn Progress,
     channels: &crate::outbox::Channels,
@@ -582,7 +697,11 @@ pub async fn run_cycle(
         Vec::new()
     };
     let checks = check_sources(store, registry, fetcher, sources, clock, progress).await?;
-    let evaluation = evaluate_and_deliver(store, registry, channels, clock.now()).await?;
+    let evaluation = if evaluate == Evaluate::Always || with_guides || checks.moved() {
+        Some(evaluate_and_deliver(store, registry, channels, clock.now()).await?)
+    } else {
+        None
+    };
     Ok(Cycle {
         checks,
         guide_pages,

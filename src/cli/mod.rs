@@ -324,6 +324,11 @@ fn open_store(reg: &Registry) -> Result<Store> {
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        // Keep idle blocking threads (page parsing runs there) instead of
+        // ending them after 10 s: every new thread made the regex crate build
+        // fresh search caches for the inference rules, and a daemon checking
+        // in bursts grew by megabytes of them with each burst of changes.
+        .thread_keep_alive(std::time::Duration::from_secs(24 * 3600))
         .enable_all()
         .build()
         .context("cannot start the async runtime")
@@ -407,6 +412,7 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
                 &fetcher,
                 &sources,
                 only.is_empty(),
+                pipeline::Evaluate::Always,
                 &clock,
                 &progress,
                 &channels,
@@ -414,6 +420,7 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
             .await?,
         )
     })?;
+    let evaluation = cycle.evaluation.as_ref().expect("check always evaluates");
     print_summary(&cycle.checks);
     for g in &cycle.guide_pages {
         match g.date {
@@ -424,23 +431,16 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
             None => println!("guide {}: {}", g.guide_id, g.outcome),
         }
     }
-    print_findings(&cycle.evaluation);
+    print_findings(evaluation);
     match &daemon {
         Some(holder) => println!("alerts are queued; the running daemon ({holder}) delivers them"),
-        None => print_outbox(&cycle.evaluation),
+        None => print_outbox(evaluation),
     }
-    let open = cycle
-        .evaluation
+    let open = evaluation
         .guides
         .iter()
         .flat_map(|g| &g.findings)
-        .chain(
-            cycle
-                .evaluation
-                .capabilities
-                .iter()
-                .flat_map(|c| &c.findings),
-        )
+        .chain(evaluation.capabilities.iter().flat_map(|c| &c.findings))
         .filter(|f| !f.snoozed)
         .count();
     Ok(if fail_on_findings && open > 0 {

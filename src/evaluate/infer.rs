@@ -376,8 +376,17 @@ impl Layout {
 // ---------------------------------------------------------------------------
 // Subject matching
 
+/// Finds whole-word, case-insensitive mentions of a subject's name or aliases,
+/// with any run of whitespace (no-break spaces included) between their words.
+/// It finds what the regex `(?i)(?:longest name|…|shortest name)` would
+/// (leftmost-first, longest name preferred at a position, matches not
+/// overlapping) followed by the whole-word check, without compiling a regex
+/// for every page read: that compilation cost more than the rest of inference.
 struct SubjectMatcher {
-    re: Option<Regex>,
+    /// Each name or alias as its words, longest name first.
+    names: Vec<Vec<String>>,
+    /// The first character of each name, to skip ahead to candidate positions.
+    firsts: Vec<char>,
 }
 
 impl SubjectMatcher {
@@ -390,36 +399,43 @@ impl SubjectMatcher {
         // Longest first, so "Amazon Ads API v1" wins over "Ads API".
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
         names.dedup();
-        if names.is_empty() {
-            return SubjectMatcher { re: None };
-        }
-        let alts: Vec<String> = names
+        let names: Vec<Vec<String>> = names
             .iter()
-            .map(|n| {
-                n.split_whitespace()
-                    .map(regex::escape)
-                    .collect::<Vec<_>>()
-                    .join(r"[\s\u{a0}]+")
-            })
+            .map(|n| n.split_whitespace().map(str::to_string).collect())
             .collect();
-        let re = Regex::new(&format!("(?i)(?:{})", alts.join("|"))).ok();
-        SubjectMatcher { re }
+        let mut firsts: Vec<char> = Vec::new();
+        for c in names.iter().filter_map(|n| n.first()?.chars().next()) {
+            if !firsts.iter().any(|f| fold_eq(*f, c)) {
+                firsts.push(c);
+            }
+        }
+        SubjectMatcher { names, firsts }
     }
 
     /// Byte spans of whole-word mentions of the subject in `text`.
     fn find(&self, text: &str) -> Vec<(usize, usize)> {
-        let Some(re) = &self.re else {
-            return Vec::new();
-        };
-        re.find_iter(text)
-            .filter(|m| {
-                let before = text[..m.start()].chars().next_back();
-                let after = text[m.end()..].chars().next();
-                let ok = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                ok(before) && ok(after) && !names_something_else(&text[m.end()..])
-            })
-            .map(|m| (m.start(), m.end()))
-            .collect()
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from < text.len() {
+            let Some(off) = text[from..].find(|c: char| self.firsts.iter().any(|f| fold_eq(c, *f)))
+            else {
+                break;
+            };
+            let start = from + off;
+            match self.names.iter().find_map(|n| match_words(text, start, n)) {
+                Some(end) => {
+                    let before = text[..start].chars().next_back();
+                    let after = text[end..].chars().next();
+                    let ok = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    if ok(before) && ok(after) && !names_something_else(&text[end..]) {
+                        out.push((start, end));
+                    }
+                    from = end;
+                }
+                None => from = start + text[start..].chars().next().map_or(1, char::len_utf8),
+            }
+        }
+        out
     }
 }
 
@@ -496,6 +512,56 @@ fn names_something_else(after: &str) -> bool {
         && lower.starts_with('v')
         && lower[1..].chars().all(|c| c.is_ascii_digit());
     version || OTHER_THINGS.contains(&lower.as_str())
+}
+
+/// Where `words` (separated by at least one whitespace character) end when
+/// they match `text` from byte `start`, case-insensitively.
+fn match_words(text: &str, start: usize, words: &[String]) -> Option<usize> {
+    let mut pos = start;
+    for (k, word) in words.iter().enumerate() {
+        if k > 0 {
+            let ws: usize = text[pos..]
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .map(char::len_utf8)
+                .sum();
+            if ws == 0 {
+                return None;
+            }
+            pos += ws;
+        }
+        let mut rest = text[pos..].chars();
+        for w in word.chars() {
+            match rest.next() {
+                Some(t) if fold_eq(t, w) => pos += t.len_utf8(),
+                _ => return None,
+            }
+        }
+    }
+    Some(pos)
+}
+
+/// Case-insensitive equality of two characters (simple, one-to-one case
+/// mappings, as a `(?i)` regex compares them).
+fn fold_eq(a: char, b: char) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(&b);
+    }
+    let (la, lb) = (single(a.to_lowercase()), single(b.to_lowercase()));
+    if la.is_some() && la == lb {
+        return true;
+    }
+    let (ua, ub) = (single(a.to_uppercase()), single(b.to_uppercase()));
+    ua.is_some() && ua == ub
+}
+
+/// The only character of a case mapping, when it maps to exactly one.
+fn single(mut chars: impl Iterator<Item = char>) -> Option<char> {
+    let c = chars.next()?;
+    chars.next().is_none().then_some(c)
 }
 
 // ---------------------------------------------------------------------------
@@ -1872,6 +1938,66 @@ fn note_dropped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matcher used to be this regex; it must find the same mentions.
+    fn regex_mentions(subject: &Subject, text: &str) -> Vec<(usize, usize)> {
+        let mut names: Vec<&str> = std::iter::once(subject.name.as_str())
+            .chain(subject.aliases.iter().map(String::as_str))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        names.dedup();
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let alts: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.split_whitespace()
+                    .map(regex::escape)
+                    .collect::<Vec<_>>()
+                    .join(r"[\s\u{a0}]+")
+            })
+            .collect();
+        let re = Regex::new(&format!("(?i)(?:{})", alts.join("|"))).unwrap();
+        re.find_iter(text)
+            .filter(|m| {
+                let before = text[..m.start()].chars().next_back();
+                let after = text[m.end()..].chars().next();
+                let ok = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                ok(before) && ok(after)
+            })
+            .map(|m| (m.start(), m.end()))
+            .collect()
+    }
+
+    #[test]
+    fn subject_matcher_finds_what_its_regex_found() {
+        let subjects = [
+            Subject::new("Ads API", &["Amazon Ads API v1", "ads api"]),
+            Subject::new("Sponsored Products", &[]),
+            Subject::new("C++ SDK", &["SDK (C++)"]),
+            Subject::new("Éclair Σύνολο", &["straße"]),
+            Subject::new("  ", &[]),
+        ];
+        let texts = [
+            "The Ads API is in beta. The AMAZON ADS API V1 is GA; ads\u{a0}api too.",
+            "Ads  API, ads\tapi and Ads\nAPI; not AdsAPI, not Ads APIs, not MyAds API.",
+            "Amazon Ads API v1x and Amazon Ads API v1 and Ads API_v2 and _Ads API.",
+            "sponsored products, SPONSORED PRODUCTS and Sponsored Productsy.",
+            "The C++ SDK and the c++ sdk and SDK (C++) are here; C++ SDKs are not.",
+            "ÉCLAIR ΣΎΝΟΛΟ and éclair σύνολο; STRASSE is not straße but STRAẞE is.",
+            "",
+            "Ads",
+        ];
+        for s in &subjects {
+            let m = SubjectMatcher::new(s);
+            for t in texts {
+                assert_eq!(m.find(t), regex_mentions(s, t), "{s:?} in {t:?}");
+            }
+        }
+    }
 
     fn block(kind: BlockKind, text: &str) -> Block {
         Block {

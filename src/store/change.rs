@@ -160,12 +160,13 @@ impl Store {
     pub fn snapshot_at(&self, source_id: &str, at: Timestamp) -> Result<Option<SnapshotRow>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
                  ORDER BY seq DESC LIMIT 1",
-                params![source_id, super::ms(at)],
-                |r| snapshot_row(source_id, r),
-            )
+            )?
+            .query_row(params![source_id, super::ms(at)], |r| {
+                snapshot_row(source_id, r)
+            })
             .optional()?)
     }
 }

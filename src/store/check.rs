@@ -64,13 +64,13 @@ fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
 
 impl Store {
     pub fn record_check(&mut self, input: &CheckInput<'_>) -> Result<CheckRecord> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: atomic on its own, and nests inside `Store::batch`.
+        let tx = self.conn.savepoint()?;
         let current: Option<(i64, i64, String)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
-                [input.source_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([input.source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let at = ms(input.at);
         let mut record = CheckRecord {
@@ -85,28 +85,25 @@ impl Store {
         match (&input.outcome, input.content) {
             (Outcome::Ok, Some((text, hash))) => {
                 if current.as_ref().map(|c| c.2.as_str()) != Some(hash) {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT OR IGNORE INTO content (hash, body) VALUES (?1, ?2)",
-                        params![hash, text],
-                    )?;
+                    )?
+                    .execute(params![hash, text])?;
                     let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO snapshot (source_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)",
-                        params![input.source_id, seq, hash, at],
-                    )?;
+                    )?
+                    .execute(params![input.source_id, seq, hash, at])?;
                     let snap = tx.last_insert_rowid();
                     match &current {
                         None => record.baseline = true,
                         Some((prev_id, _, prev_hash)) => {
-                            let old: String = tx.query_row(
-                                "SELECT body FROM content WHERE hash = ?1",
-                                [prev_hash],
-                                |r| r.get(0),
-                            )?;
+                            let old: String = tx
+                                .prepare_cached("SELECT body FROM content WHERE hash = ?1")?
+                                .query_row([prev_hash], |r| r.get(0))?;
                             let (added, removed) = diff::line_counts(&old, text);
-                            tx.execute(
-                                "INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            tx.prepare_cached("INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
                                 params![input.source_id, prev_id, snap, at, added, removed],
                             )?;
                             record.change_id = Some(tx.last_insert_rowid());
@@ -116,37 +113,30 @@ impl Store {
                     record.snapshot_seq = Some(seq);
                 }
                 let (etag, last_modified) = input.validators.unwrap_or((None, None));
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE source SET failures = 0, etag = ?2, last_modified = ?3 WHERE id = ?1",
-                    params![input.source_id, etag, last_modified],
-                )?;
+                )?
+                .execute(params![input.source_id, etag, last_modified])?;
             }
             (Outcome::NotModified, _) => {
-                tx.execute(
-                    "UPDATE source SET failures = 0 WHERE id = ?1",
-                    [input.source_id],
-                )?;
+                tx.prepare_cached("UPDATE source SET failures = 0 WHERE id = ?1")?
+                    .execute([input.source_id])?;
             }
             _ => {
-                tx.execute(
-                    "UPDATE source SET failures = failures + 1 WHERE id = ?1",
-                    [input.source_id],
-                )?;
+                tx.prepare_cached("UPDATE source SET failures = failures + 1 WHERE id = ?1")?
+                    .execute([input.source_id])?;
             }
         }
-        record.failures = tx.query_row(
-            "SELECT failures FROM source WHERE id = ?1",
-            [input.source_id],
-            |r| r.get(0),
-        )?;
+        record.failures = tx
+            .prepare_cached("SELECT failures FROM source WHERE id = ?1")?
+            .query_row([input.source_id], |r| r.get(0))?;
         let snapshot_for_check = if input.outcome.is_success() {
             record.snapshot_id
         } else {
             None
         };
-        tx.execute(
-            "INSERT INTO \"check\" (source_id, at, outcome, detail, http_status, duration_ms, snapshot_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        tx.prepare_cached("INSERT INTO \"check\" (source_id, at, outcome, detail, http_status, duration_ms, snapshot_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
             params![
                 input.source_id,
                 at,

@@ -86,11 +86,10 @@ impl Store {
     }
 
     fn first_snapshot_id(&self, source_id: &str, at: Timestamp) -> Result<Option<i64>> {
-        Ok(self.conn.query_row(
-            "SELECT min(id) FROM snapshot WHERE source_id = ?1 AND at <= ?2",
-            params![source_id, ms(at)],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT min(id) FROM snapshot WHERE source_id = ?1 AND at <= ?2")?
+            .query_row(params![source_id, ms(at)], |r| r.get(0))?)
     }
 
     /// Consecutive failed checks ending at `at`, the latest failure, and

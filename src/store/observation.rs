@@ -73,9 +73,10 @@ impl Store {
         if last.as_ref().is_some_and(|l| &l.status == o.status) {
             return Ok(None);
         }
-        self.conn.execute(
+        self.conn.prepare_cached(
             "INSERT INTO observation (capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?.execute(
             params![
                 o.capability_id,
                 o.source_id,
@@ -99,13 +100,10 @@ impl Store {
     ) -> Result<Option<ObservationRow>> {
         Ok(self
             .conn
-            .query_row(
-                &format!(
-                    "{SELECT} WHERE source_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1"
-                ),
-                params![source_id, at.map(ms).unwrap_or(i64::MAX)],
-                row,
-            )
+            .prepare_cached(&format!(
+                "{SELECT} WHERE source_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1"
+            ))?
+            .query_row(params![source_id, at.map(ms).unwrap_or(i64::MAX)], row)
             .optional()?)
     }
 

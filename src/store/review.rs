@@ -130,11 +130,10 @@ impl Store {
     pub fn review_baseline(&self, review_id: i64, source_id: &str) -> Result<Option<Option<i64>>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT snapshot_id FROM review_baseline WHERE review_id = ?1 AND source_id = ?2",
-                params![review_id, source_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![review_id, source_id], |r| r.get(0))
             .optional()?)
     }
 
@@ -207,11 +206,8 @@ impl Store {
     pub fn guide_page_date(&self, guide_id: &str) -> Result<Option<jiff::civil::Date>> {
         let v: Option<String> = self
             .conn
-            .query_row(
-                "SELECT page_validated_on FROM guide WHERE id = ?1",
-                [guide_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT page_validated_on FROM guide WHERE id = ?1")?
+            .query_row([guide_id], |r| r.get(0))
             .optional()?
             .flatten();
         Ok(v.and_then(|s| s.parse().ok()))

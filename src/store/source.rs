@@ -22,8 +22,10 @@ impl Store {
     pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
         let row = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT etag, last_modified, infer_key, next_check_at, failures FROM source WHERE id = ?1",
+            )?
+            .query_row(
                 [source_id],
                 |r| {
                     Ok(SourceState {
@@ -47,21 +49,19 @@ impl Store {
     pub(crate) fn current_snapshot(&self, source_id: &str) -> Result<Option<(i64, i64, String)>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
-                [source_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?)
     }
 
     /// Set when a source is next due. Called before its fetch starts so that a
     /// failing source cannot be picked again at once.
     pub fn set_next_check(&self, source_id: &str, at: Timestamp) -> Result<()> {
-        self.conn.execute(
-            "UPDATE source SET next_check_at = ?2 WHERE id = ?1",
-            params![source_id, ms(at)],
-        )?;
+        self.conn
+            .prepare_cached("UPDATE source SET next_check_at = ?2 WHERE id = ?1")?
+            .execute(params![source_id, ms(at)])?;
         Ok(())
     }
 
@@ -88,10 +88,9 @@ impl Store {
 
     /// Remember the inference inputs the current observation was made with.
     pub fn set_infer_key(&self, source_id: &str, key: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE source SET infer_key = ?2 WHERE id = ?1",
-            params![source_id, key],
-        )?;
+        self.conn
+            .prepare_cached("UPDATE source SET infer_key = ?2 WHERE id = ?1")?
+            .execute(params![source_id, key])?;
         Ok(())
     }
 }
