@@ -631,13 +631,20 @@ def render(res, cmdline):
     hdr = "| N | cycle | tool | reps | wall s (min–max) | CPU s | CPU ms/page | peak RSS MB | DB/state MB | 200/304 | verified |"
     L.append(hdr)
     L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    noisy = False
     for r in rows:
         v = "yes" if all(x == "ok" for x in r["verified"]) else "; ".join(sorted(set(r["verified"])))
+        mark = ""
+        if r["wall_max_s"] > 1.3 * r["wall_min_s"]:
+            mark, noisy = " †", True
         L.append(f"| {r['n']} | {r['cycle']} | {r['tool']} | {r['reps']} | {fmt(r['wall_s'], 3)} "
-                 f"({fmt(r['wall_min_s'], 2)}–{fmt(r['wall_max_s'], 2)}) | {fmt(r['cpu_s'], 3)} | "
+                 f"({fmt(r['wall_min_s'], 2)}–{fmt(r['wall_max_s'], 2)}){mark} | {fmt(r['cpu_s'], 3)} | "
                  f"{fmt(1000 * r['cpu_s'] / r['n'], 2)} | {fmt(r['maxrss_mb'], 1)} | "
                  f"{fmt(r['db_bytes'] / 1e6, 2)} | {r['server']['status_200']}/{r['server']['status_304']} | {v} |")
     L.append("")
+    if noisy:
+        L.append("† The repetitions' wall times differ by more than 30 %: other work on the machine slowed some of "
+                 "them (wall well above CPU). Compare CPU for those rows.\n")
     peers = [t for t in tools if t != "capwatch"]
     if peers:
         L.append("### Ratios (capwatch ÷ peer, medians)\n")
@@ -732,6 +739,13 @@ def render(res, cmdline):
             L.append(f"| {w['window']} | {w['t_end_s']} | {w['checks']} | {w['changed']} | {w['baselines']} | "
                      f"{fmt(w.get('cpu_s'), 2)} | {fmt(w['rss_end_mb'], 1)} | {fmt(w['rss_max_mb'], 1)} |")
         L.append("")
+        steady = [w for w in d["windows"] if w["baselines"] == 0 and w["rss_end_mb"]]
+        bursts = [w["rss_end_mb"] for w in steady if w["changed"]]
+        if steady:
+            L.append(f"VmRSS once every source was on its schedule: {steady[0]['rss_end_mb']:.1f} MB before any "
+                     "change" + (f"; after each burst of changes: {', '.join(f'{x:.1f}' for x in bursts)} MB"
+                                 if bursts else "") + ". Between bursts it moves by at most "
+                     f"{max([b['rss_end_mb'] - a['rss_end_mb'] for a, b in zip(steady, steady[1:]) if not b['changed']] or [0]):.1f} MB per window.\n")
         L.append(f"Peak RSS (VmHWM just before SIGTERM) {d['maxrss_mb']:.1f} MB; CPU {d['cpu_s']:.1f} s over {d['seconds']} s; "
                  f"{d['checks_total']} checks; server saw {d['server_200']}×200 / {d['server_304']}×304; exit status "
                  f"{d['exit_status']} after SIGTERM ({d['stop_after_sigterm_s']} s to stop).\n")
