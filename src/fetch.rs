@@ -241,7 +241,7 @@ impl Fetcher {
                 self.settings.backoff_base,
                 self.settings.backoff_cap,
             );
-            tracing::warn!(
+            tracing::info!(
                 url = %url,
                 attempt,
                 http_status = result.fetched.http_status,
@@ -534,11 +534,21 @@ impl Attempt {
             // Connect timeout (the overall timeout is ours, outside the attempt).
             Attempt::failed(Outcome::Timeout, Cause::Timeout, url)
         } else if e.is_connect() {
-            Attempt::failed(
-                Outcome::Network(format!("cannot connect: {}", error_chain(e))),
-                Cause::Connect,
-                url,
-            )
+            let chain = error_chain(e);
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(String::from))
+                .unwrap_or_else(|| "the host".into());
+            // The resolver's chain repeats itself ("dns error: error resolving DNS: failed
+            // to lookup address information: …"); say it once, with the host.
+            let message = if chain.contains("dns error") || chain.contains("lookup address") {
+                format!(
+                    "cannot resolve {host} (DNS lookup failed; no network or a wrong host name)"
+                )
+            } else {
+                format!("cannot connect to {host}: {chain}")
+            };
+            Attempt::failed(Outcome::Network(message), Cause::Connect, url)
         } else {
             Attempt::failed(
                 Outcome::Network(format!("request failed: {}", error_chain(e))),
