@@ -203,30 +203,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
-    use std::path::Path;
 
     fn store() -> Store {
-        let reg = config::parse(
-            Path::new("/r/s.toml"),
-            r#"
-[[guide]]
-id = "g"
-title = "G"
-owners = ["o@example.com"]
-[[capability]]
-id = "c"
-guide = "g"
-name = "C"
-claim = { stage = "beta" }
-  [[capability.source]]
-  url = "https://example.com/"
-"#,
-        )
-        .unwrap();
-        let mut s = Store::open_in_memory().unwrap();
-        s.sync_registry(&reg, Timestamp::UNIX_EPOCH).unwrap();
-        s
+        crate::store::test_store()
     }
 
     fn ok<'a>(text: &'a str, hash: &'a str, t: i64) -> CheckInput<'a> {

@@ -221,32 +221,12 @@ pub enum CountedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
     use crate::model::Outcome;
     use crate::store::CheckInput;
-    use std::path::Path;
 
     #[test]
     fn counts_histogram_and_recent_rows() {
-        let reg = config::parse(
-            Path::new("/r/s.toml"),
-            r#"
-[[guide]]
-id = "g"
-title = "G"
-owners = ["o@example.com"]
-[[capability]]
-id = "c"
-guide = "g"
-name = "C"
-claim = { stage = "beta" }
-  [[capability.source]]
-  url = "https://example.com/"
-"#,
-        )
-        .unwrap();
-        let mut s = Store::open_in_memory().unwrap();
-        s.sync_registry(&reg, ts(0)).unwrap();
+        let mut s = crate::store::test_store();
         s.ping().unwrap();
         let check = |s: &mut Store, t: i64, outcome: Outcome, body: Option<(&str, &str)>, d| {
             s.record_check(&CheckInput {

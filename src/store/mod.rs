@@ -184,6 +184,32 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// An in-memory store with one guide, one capability "c" and one source "c",
+/// for unit tests of the store's files.
+#[cfg(test)]
+pub(crate) fn test_store() -> Store {
+    let reg = crate::config::parse(
+        Path::new("/r/s.toml"),
+        r#"
+[[guide]]
+id = "g"
+title = "G"
+owners = ["o@example.com"]
+[[capability]]
+id = "c"
+guide = "g"
+name = "C"
+claim = { stage = "beta" }
+  [[capability.source]]
+  url = "https://example.com/"
+"#,
+    )
+    .expect("test registry is valid");
+    let mut s = Store::open_in_memory().expect("in-memory database");
+    s.sync_registry(&reg, Timestamp::UNIX_EPOCH).expect("sync");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
