@@ -92,16 +92,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The stored text with this hash.
-    pub fn content(&self, hash: &str) -> Result<String> {
-        self.conn
-            .query_row("SELECT body FROM content WHERE hash = ?1", [hash], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no content with hash {hash}")))
-    }
-
     /// Changes of the given sources within [since, until], oldest first.
     pub fn changes(
         &self,

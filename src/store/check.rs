@@ -85,10 +85,7 @@ impl Store {
         match (&input.outcome, input.content) {
             (Outcome::Ok, Some((text, hash))) => {
                 if current.as_ref().map(|c| c.2.as_str()) != Some(hash) {
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO content (hash, body) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![hash, text])?;
+                    super::content::insert(&tx, hash, text)?;
                     let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
                     tx.prepare_cached(
                         "INSERT INTO snapshot (source_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)",
@@ -98,9 +95,7 @@ impl Store {
                     match &current {
                         None => record.baseline = true,
                         Some((prev_id, _, prev_hash)) => {
-                            let old: String = tx
-                                .prepare_cached("SELECT body FROM content WHERE hash = ?1")?
-                                .query_row([prev_hash], |r| r.get(0))?;
+                            let old = super::content::read(&tx, prev_hash)?.unwrap_or_default();
                             let (added, removed) = diff::line_counts(&old, text);
                             tx.prepare_cached("INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(

@@ -9,6 +9,7 @@ mod alert;
 mod change;
 mod check;
 mod claim;
+mod content;
 mod facts;
 pub mod metrics;
 mod observation;
@@ -40,6 +41,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
             "../../migrations/0004_observation_by_source/up.sql"
         )),
         M::up(include_str!("../../migrations/0005_delivery_batch/up.sql")),
+        M::up(include_str!("../../migrations/0006_packed_content/up.sql")),
     ])
 });
 
