@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """capwatch benchmark harness: capwatch vs urlwatch 2.29 vs webchanges 3.37.0 on the same pages.
 
-Everything runs on this machine: pages are generated into bench/data/, served by
-bench/serve.py on 127.0.0.1, and the peers are installed from PyPI into bench/.venv
-(skipped with a message when that fails). Parts:
+Everything runs on this machine: pages are generated into bench/data/, served on 127.0.0.1
+by examples/bench_serve.rs (bench/serve.py with --server python), and the peers are
+installed from PyPI into bench/.venv (skipped with a message when that fails). Parts:
 
   cycles   per N: first (all new) / second (10 % changed inside <main>) / third (nothing
            changed), each tool, --reps repetitions from the same starting state;
            wall, CPU (user+sys), peak RSS (wait4 rusage, as GNU time reports it),
-           database size, server counters, and a check of the reported set
+           database size, server counters and CPU, and a check of the reported set
   floor    CPU per page of scraper parse+select `main` (examples/scraper_floor.rs)
   storage  a simulated year of hourly checks (examples/storage_year.rs), then
            `capwatch status --json` / `history --json` latency on that database
@@ -44,6 +44,7 @@ OUT = os.path.join(HERE, "out")
 VENV = os.path.join(HERE, ".venv")
 RELEASE = os.path.join(ROOT, "target", "release")
 CAPWATCH = os.path.join(RELEASE, "capwatch")
+BENCH_SERVE = os.path.join(RELEASE, "examples", "bench_serve")
 PEER_VERSIONS = {"urlwatch": "2.29", "webchanges": "3.37.0"}
 SEED = 1
 
@@ -103,7 +104,13 @@ def run_measured(cmd, env=None, cwd=None, stdout_path=None, stderr_path=None, ti
 
 
 class PageServer:
-    """serve.py in a child process, stopped by its PID."""
+    """The page server in a child process, stopped by its PID.
+
+    `kind` "rust" is examples/bench_serve.rs (one thread, ~1/4 of serve.py's CPU per request);
+    "python" is bench/serve.py, the reference it was ported from (`--server python`).
+    """
+
+    kind = "rust"
 
     def __init__(self, pages_dir, workdir):
         os.makedirs(workdir, exist_ok=True)
@@ -111,9 +118,12 @@ class PageServer:
         if os.path.exists(self.port_file):
             os.remove(self.port_file)
         self.log = open(os.path.join(workdir, "serve.log"), "w")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "serve.py"), "--dir", pages_dir,
-                                      "--port-file", self.port_file, "--max-seconds", "7200"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        cmd = [BENCH_SERVE] if self.kind == "rust" else [sys.executable, os.path.join(HERE, "serve.py")]
+        if not os.path.exists(cmd[0]):
+            raise RuntimeError(f"{cmd[0]} is missing: build it (cargo build --release --example bench_serve) "
+                               "or use --server python")
+        self.proc = subprocess.Popen([*cmd, "--dir", pages_dir, "--port-file", self.port_file,
+                                      "--max-seconds", "7200"], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while not os.path.exists(self.port_file):
             if time.time() > deadline or self.proc.poll() is not None:
@@ -126,8 +136,12 @@ class PageServer:
         with urllib.request.urlopen(self.base + "/__stats" + ("?reset=1" if reset else ""), timeout=10) as r:
             return json.loads(r.read())
 
+    def cpu(self):
+        """The server's own CPU so far (utime + stime, 10 ms ticks)."""
+        return cpu_s(self.proc.pid)
+
     def warm(self, names):
-        """Fetch pages once (plain and gzip) so no tool pays the server's first sha1/gzip of a page."""
+        """Fetch pages once (plain and gzip) so no tool pays the server's first hash/gzip of a page."""
         def get(name):
             for enc in ("gzip", "identity"):
                 req = urllib.request.Request(f"{self.base}/docs/{name}", headers={"Accept-Encoding": enc})
@@ -357,11 +371,14 @@ def restore_state(w, snap):
 def run_cycle(tool, w, server, tag):
     server.stats(reset=True)
     outp = os.path.join(w, f"{tag}.stdout")
+    cpu0 = server.cpu()
     m = run_measured(tool.command(w), env=tool.env(w), cwd=w, stdout_path=outp,
                      stderr_path=os.path.join(w, f"{tag}.stderr"))
+    cpu1 = server.cpu()
     st = server.stats(reset=True)
     rep = tool.reported(open(outp, errors="replace").read())
     m.update({"tag": tag, "db_bytes": tool.db_bytes(w),
+              "server_cpu_s": cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None,
               "server": {k: st.get(k, 0) for k in ("requests", "status_200", "status_304", "with_if_none_match",
                                                    "with_if_modified_since", "connections")},
               "new": len(rep["new"]), "changed": sorted(rep["changed"]), "unchanged": rep["unchanged"],
@@ -390,6 +407,7 @@ def summarize(tool, n, cycle, runs, expected_note):
             "wall_s": med("wall_s"), "wall_min_s": min(r["wall_s"] for r in runs),
             "wall_max_s": max(r["wall_s"] for r in runs), "cpu_s": med("cpu_s"),
             "maxrss_mb": med("maxrss_kb") / 1024, "db_bytes": runs[-1]["db_bytes"],
+            "server_cpu_s": med("server_cpu_s"),
             "server": runs[-1]["server"], "verified": [r["verified"] for r in runs],
             "expected": expected_note, "summary": runs[-1]["summary"]}
 
@@ -430,7 +448,8 @@ def bench_cycles(n, tools, reps, fraction):
                     runs.append(r)
                     log(f"  {tool.name:<10} {cycle:<6} rep {rep}: {r['wall_s']:.3f} s wall, {r['cpu_s']:.3f} s CPU, "
                         f"{r['maxrss_kb'] / 1024:.1f} MB, {r['server']['status_200']}x200 "
-                        f"{r['server']['status_304']}x304 — {r['verified']}")
+                        f"{r['server']['status_304']}x304, server {fmt(r['server_cpu_s'], 2)} s CPU — "
+                        f"{r['verified']}")
                 nxt = {"first": "snap-second", "second": "snap-third"}.get(cycle)
                 if nxt:
                     shutil.rmtree(os.path.join(w, nxt), ignore_errors=True)
@@ -614,8 +633,14 @@ def render(res, cmdline):
              "figure is the median of several repetitions and differences under ~20 % are noise.")
     L.append("* `free -m`:\n")
     L.append("```\n" + m["free"] + "\n```\n")
-    L.append("* The page server (Python, `bench/serve.py`) runs on the same two cores; its CPU is not in any "
-             "tool's CPU figure but competes with it for the cores.\n")
+    if res.get("server", "python") == "rust":
+        L.append("* The page server (Rust, `examples/bench_serve.rs`, one thread; a port of `bench/serve.py`) runs "
+                 "on the same two cores; its CPU is not in any tool's CPU figure. *server CPU s* is what it used "
+                 "during the run (`/proc/PID/stat`, 10 ms ticks).\n")
+    else:
+        L.append("* The page server (Python, `bench/serve.py`) runs on the same two cores; its CPU is not in any "
+                 "tool's CPU figure but competes with it for the cores (*server CPU s*: what it used during the "
+                 "run, where measured).\n")
 
     rows = res["cycles"]
     tools = [t for t in ("capwatch", "urlwatch", "webchanges") if any(r["tool"] == t for r in rows)]
@@ -628,9 +653,10 @@ def render(res, cmdline):
              "(what GNU `time -v` reports). *ms/page* = median CPU / N. The ratio columns are capwatch ÷ peer "
              "(below 1 = capwatch better). *verified*: every repetition reported exactly the expected set "
              "(N new; the mutated N/10 changed, by name; nothing).\n")
-    hdr = "| N | cycle | tool | reps | wall s (min–max) | CPU s | CPU ms/page | peak RSS MB | DB/state MB | 200/304 | verified |"
+    hdr = ("| N | cycle | tool | reps | wall s (min–max) | CPU s | CPU ms/page | peak RSS MB | DB/state MB | 200/304 "
+           "| server CPU s | verified |")
     L.append(hdr)
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     noisy = False
     for r in rows:
         v = "yes" if all(x == "ok" for x in r["verified"]) else "; ".join(sorted(set(r["verified"])))
@@ -640,7 +666,8 @@ def render(res, cmdline):
         L.append(f"| {r['n']} | {r['cycle']} | {r['tool']} | {r['reps']} | {fmt(r['wall_s'], 3)} "
                  f"({fmt(r['wall_min_s'], 2)}–{fmt(r['wall_max_s'], 2)}){mark} | {fmt(r['cpu_s'], 3)} | "
                  f"{fmt(1000 * r['cpu_s'] / r['n'], 2)} | {fmt(r['maxrss_mb'], 1)} | "
-                 f"{fmt(r['db_bytes'] / 1e6, 2)} | {r['server']['status_200']}/{r['server']['status_304']} | {v} |")
+                 f"{fmt(r['db_bytes'] / 1e6, 2)} | {r['server']['status_200']}/{r['server']['status_304']} | "
+                 f"{fmt(r.get('server_cpu_s'), 2)} | {v} |")
     L.append("")
     if noisy:
         L.append("† The repetitions' wall times differ by more than 30 %: other work on the machine slowed some of "
@@ -805,6 +832,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="N=100,500, 1 repetition, 60 simulated days, 45 s of daemon (a few minutes)")
     ap.add_argument("--no-build", action="store_true", help="use the existing target/release binaries")
+    ap.add_argument("--server", choices=("rust", "python"), default="rust",
+                    help="page server: examples/bench_serve.rs (default) or bench/serve.py")
     ap.add_argument("--write", metavar="FILE", help="write the markdown report here (e.g. BENCHMARKS.md)")
     ap.add_argument("--from-results", metavar="JSON",
                     help="measure nothing: render the report from a results.json an earlier run wrote")
@@ -825,12 +854,15 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     t_start = time.monotonic()
     res = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cycles": [],
-           "cmdline": cmdline}
+           "cmdline": cmdline, "server": a.server}
+    PageServer.kind = a.server
 
     if not a.no_build:
-        log("building: cargo build --release --bin capwatch --example scraper_floor --example storage_year")
-        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "capwatch", "--example", "scraper_floor",
-                        "--example", "storage_year"], cwd=ROOT, check=True)
+        build = ["--bin", "capwatch", "--example", "scraper_floor", "--example", "storage_year"]
+        if a.server == "rust":
+            build += ["--example", "bench_serve"]
+        log("building: cargo build --release " + " ".join(build))
+        subprocess.run(["cargo", "build", "--release", "--locked", *build], cwd=ROOT, check=True)
 
     if "cycles" in parts:
         wanted = a.tools.split(",")
