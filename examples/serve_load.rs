@@ -135,6 +135,7 @@ fn generate(reg: &config::Registry, db: &Path) -> anyhow::Result<usize> {
                 http_status: Some(200),
                 duration_ms: 40 + (i as u64 * 37 % 900),
                 content,
+                packed: None,
                 validators: None,
             })?;
             rows += 1 + usize::from(record.change_id.is_some()) * 2;

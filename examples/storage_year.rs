@@ -177,6 +177,7 @@ impl Sim {
                     http_status: Some(304),
                     duration_ms: 40,
                     content: None,
+                    packed: None,
                     validators: None,
                 })
                 .expect("check");
@@ -197,6 +198,7 @@ impl Sim {
                 http_status: Some(200),
                 duration_ms: 120,
                 content: Some((&text, &hash)),
+                packed: None,
                 validators: Some((Some(&etag), None)),
             })
             .expect("check");

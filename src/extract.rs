@@ -22,6 +22,7 @@
 //! Link text is kept in the block text and its byte ranges recorded in
 //! [`Block::links`]; link targets never appear in the text.
 
+use std::borrow::Cow;
 use crate::model::{Block, BlockKind, Page};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use regex::Regex;
@@ -202,7 +203,7 @@ pub fn extract(
     selection: &Selection,
 ) -> Result<Page, ExtractError> {
     let text = match decode_utf16(body) {
-        Some(text) => text,
+        Some(text) => Cow::Owned(text),
         None if looks_binary(body) => {
             return Err(ExtractError::Unreadable("binary content".into()));
         }
@@ -222,9 +223,9 @@ pub fn content_hash(text: &str) -> String {
 }
 
 /// UTF-8 (lossy), without a byte order mark.
-fn decode(body: &[u8]) -> String {
+fn decode(body: &[u8]) -> Cow<'_, str> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    String::from_utf8_lossy(body).into_owned()
+    String::from_utf8_lossy(body)
 }
 
 /// UTF-16 text with a byte order mark, if the body is that.
@@ -284,8 +285,26 @@ struct Builder {
 
 impl Builder {
     fn push_text(&mut self, s: &str) {
-        for c in s.chars() {
+        // What push_char does one character at a time, a run at a time where
+        // it can: a run of ASCII white space owes one space; after a visible
+        // character nothing is owed, so the rest of a run of visible ASCII
+        // goes in as it is.
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            let ascii_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+            let run = rest.bytes().take_while(ascii_space).count();
+            if run > 0 {
+                self.space();
+                rest = &rest[run..];
+                continue;
+            }
             self.push_char(c);
+            rest = &rest[c.len_utf8()..];
+            if c.is_ascii_graphic() {
+                let run = rest.bytes().take_while(u8::is_ascii_graphic).count();
+                self.buf.push_str(&rest[..run]);
+                rest = &rest[run..];
+            }
         }
     }
 
@@ -678,13 +697,12 @@ fn collapse_ws(s: &str) -> String {
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
     let html = Html::parse_document(text);
-    let title = Selector::parse("title")
-        .ok()
-        .and_then(|sel| {
-            html.select(&sel)
-                .next()
-                .map(|t| collapse_ws(&t.text().collect::<String>()))
-        })
+    static TITLE: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("title").expect("valid selector"));
+    let title = html
+        .select(&TITLE)
+        .next()
+        .map(|t| collapse_ws(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
     let roots = selection.roots(&html);
     if roots.is_empty() {

@@ -426,7 +426,8 @@ impl Fetcher {
 }
 
 impl Fetched {
-    fn failed(outcome: Outcome, url: &str) -> Fetched {
+    /// A fetch that ended with `outcome` before any response arrived.
+    pub fn failed(outcome: Outcome, url: &str) -> Fetched {
         Fetched {
             outcome,
             http_status: None,

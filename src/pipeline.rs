@@ -14,10 +14,11 @@ use crate::extract::{self, ExtractError};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{Outcome, Stage, Status};
 use crate::schedule::Clock;
-use crate::store::{CheckInput, NewObservation, Store, StoreError, StoredEvidence};
+use crate::store::{self, CheckInput, NewObservation, Store, StoreError, StoredEvidence};
 use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Bumped when inference rules change, so stored observations are redone.
@@ -107,6 +108,8 @@ struct Prepared {
     fetched: Fetched,
     outcome: Outcome,
     text: Option<(String, String)>,
+    /// The text compressed for the store, made on the parse thread.
+    packed: Option<Vec<u8>>,
     inference: Option<Inference>,
     infer_key: String,
     at: Timestamp,
@@ -176,8 +179,20 @@ pub async fn check_sources(
         .map(|(source, validators, infer_key, previous_failures)| {
             let subjects = subjects.clone();
             let parse_slots = parse_slots.clone();
+            // Each download is a task of its own on the runtime's workers, so
+            // reading and inflating bodies goes on while this task writes.
+            let download = {
+                let fetcher = fetcher.clone();
+                let url = source.url.clone();
+                AbortOnDrop(tokio::spawn(async move {
+                    fetcher.fetch(&url, &validators).await
+                }))
+            };
             async move {
-                let fetched = fetcher.fetch(&source.url, &validators).await;
+                let fetched = download.await.unwrap_or_else(|e| {
+                    let why = format!("the fetch task failed: {e}");
+                    Fetched::failed(Outcome::Network(why), source.url.as_str())
+                });
                 let at = clock.now();
                 let mut p = prepare(source, fetched, infer_key, at, subjects, parse_slots).await;
                 p.previous_failures = previous_failures;
@@ -212,18 +227,40 @@ pub async fn check_sources(
     Ok(report)
 }
 
+/// A spawned task that is cancelled when its handle is dropped (a cycle
+/// that is abandoned, as on shutdown, leaves no downloads behind).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// Extract and infer off the async threads (parsing is CPU work).
 async fn prepare(
     source: Source,
-    fetched: Fetched,
+    mut fetched: Fetched,
     infer_key: String,
     at: Timestamp,
     subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
     parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 ) -> Prepared {
+    // The body moves on to the parse; nothing after this reads it from `fetched`.
     let Some(body) = fetched
         .body
-        .as_ref()
+        .take()
         .filter(|_| fetched.outcome == Outcome::Ok)
     else {
         let outcome = fetched.outcome.clone();
@@ -233,12 +270,16 @@ async fn prepare(
             fetched,
             outcome,
             text: None,
+            packed: None,
             inference: None,
             infer_key,
             at,
         };
     };
-    let body = to_utf8(body, fetched.content_type.as_deref());
+    let body = match to_utf8(&body, fetched.content_type.as_deref()) {
+        Cow::Borrowed(_) => body,
+        Cow::Owned(decoded) => decoded,
+    };
     let content_type = fetched.content_type.clone();
     let src = source.clone();
     // Waiting here holds only the body; the parse starts once a core is free.
@@ -252,26 +293,33 @@ async fn prepare(
                 let hash = extract::content_hash(&text);
                 let subject = &subjects[&src.capability];
                 let inference = infer::infer(&page, subject, &src.vocabulary);
-                (Outcome::Ok, Some((text, hash)), Some(inference))
+                // Compress here, in parallel, rather than on the one writer.
+                let packed = store::pack(&text).ok();
+                (Outcome::Ok, Some((text, hash, packed)), Some(inference))
             }
             Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
             Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
         }
     })
     .await;
-    let (outcome, text, inference) = work.unwrap_or_else(|e| {
+    let (outcome, content, inference) = work.unwrap_or_else(|e| {
         (
             Outcome::Unreadable(format!("extraction crashed: {e}")),
             None,
             None,
         )
     });
+    let (text, packed) = match content {
+        Some((text, hash, packed)) => (Some((text, hash)), packed),
+        None => (None, None),
+    };
     Prepared {
         source,
         previous_failures: 0,
         fetched,
         outcome,
         text,
+        packed,
         inference,
         infer_key,
         at,
@@ -290,6 +338,7 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
         http_status: p.fetched.http_status,
         duration_ms: p.fetched.elapsed.as_millis() as u64,
         content: p.text.as_ref().map(|(t, h)| (t.as_str(), h.as_str())),
+        packed: p.packed.as_deref(),
         validators,
     })?;
     let mut observed = None;
@@ -393,9 +442,9 @@ fn infer_key(registry: &Registry, source: &Source) -> String {
 /// Page bytes as UTF-8: as they are when valid, else decoded with the charset
 /// the response or the page declares, else as windows-1252 (what browsers do
 /// with undeclared legacy pages). Binary bodies are left for `extract` to refuse.
-pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> Vec<u8> {
+pub fn to_utf8<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     if std::str::from_utf8(body).is_ok() {
-        return body.to_vec();
+        return Cow::Borrowed(body);
     }
     let head = String::from_utf8_lossy(&body[..body.len().min(2048)]).to_ascii_lowercase();
     let declared = content_type
@@ -407,10 +456,10 @@ pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> Vec<u8> {
         .unwrap_or(encoding_rs::WINDOWS_1252);
     let control = body.iter().take(4096).filter(|b| **b == 0).count();
     if control > 0 {
-        return body.to_vec();
+        return Cow::Borrowed(body);
     }
     let (text, _, _) = encoding.decode(body);
-    text.into_owned().into_bytes()
+    Cow::Owned(text.into_owned().into_bytes())
 }
 
 /// The value after `charset=` in a header or a meta tag.

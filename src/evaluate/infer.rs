@@ -387,6 +387,10 @@ struct SubjectMatcher {
     names: Vec<Vec<String>>,
     /// The first character of each name, to skip ahead to candidate positions.
     firsts: Vec<char>,
+    /// Bytes that can start a mention: the ASCII characters equal to a first
+    /// character ignoring case, and every non-ASCII lead byte (checked against
+    /// `firsts` when met), so the scan can skip along the bytes.
+    starts: [bool; 256],
 }
 
 impl SubjectMatcher {
@@ -409,7 +413,28 @@ impl SubjectMatcher {
                 firsts.push(c);
             }
         }
-        SubjectMatcher { names, firsts }
+        let mut starts = [false; 256];
+        for (b, start) in starts.iter_mut().enumerate() {
+            *start = b >= 0xC0 || (b < 0x80 && firsts.iter().any(|f| fold_eq(b as u8 as char, *f)));
+        }
+        SubjectMatcher {
+            names,
+            firsts,
+            starts,
+        }
+    }
+
+    /// The next byte offset at or after `from` where a name could start.
+    fn next_start(&self, text: &str, mut from: usize) -> Option<usize> {
+        let bytes = text.as_bytes();
+        loop {
+            from += bytes[from..].iter().position(|&b| self.starts[b as usize])?;
+            let c = text[from..].chars().next()?;
+            if self.firsts.iter().any(|f| fold_eq(c, *f)) {
+                return Some(from);
+            }
+            from += c.len_utf8();
+        }
     }
 
     /// Byte spans of whole-word mentions of the subject in `text`.
@@ -417,11 +442,9 @@ impl SubjectMatcher {
         let mut out = Vec::new();
         let mut from = 0;
         while from < text.len() {
-            let Some(off) = text[from..].find(|c: char| self.firsts.iter().any(|f| fold_eq(c, *f)))
-            else {
+            let Some(start) = self.next_start(text, from) else {
                 break;
             };
-            let start = from + off;
             match self.names.iter().find_map(|n| match_words(text, start, n)) {
                 Some(end) => {
                     let before = text[..start].chars().next_back();

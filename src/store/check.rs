@@ -18,6 +18,9 @@ pub struct CheckInput<'a> {
     pub duration_ms: u64,
     /// The normalised text and its hash, when the outcome is `Ok`.
     pub content: Option<(&'a str, &'a str)>,
+    /// The text already compressed with [`pack`](super::pack), if the caller
+    /// did that off the writing thread; else the store compresses it.
+    pub packed: Option<&'a [u8]>,
     /// New ETag / Last-Modified to remember (only from a 200).
     pub validators: Option<(Option<&'a str>, Option<&'a str>)>,
 }
@@ -85,7 +88,7 @@ impl Store {
         match (&input.outcome, input.content) {
             (Outcome::Ok, Some((text, hash))) => {
                 if current.as_ref().map(|c| c.2.as_str()) != Some(hash) {
-                    super::content::insert(&tx, hash, text)?;
+                    super::content::insert(&tx, hash, text, input.packed)?;
                     let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
                     tx.prepare_cached(
                         "INSERT INTO snapshot (source_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)",
@@ -211,6 +214,7 @@ mod tests {
             http_status: Some(200),
             duration_ms: 5,
             content: Some((text, hash)),
+            packed: None,
             validators: Some((Some("\"e1\""), None)),
         }
     }
@@ -254,6 +258,7 @@ mod tests {
                     http_status: Some(500),
                     duration_ms: 1,
                     content: None,
+                    packed: None,
                     validators: None,
                 })
                 .unwrap();

@@ -236,6 +236,7 @@ mod tests {
                 http_status: Some(200),
                 duration_ms: d,
                 content: body,
+                packed: None,
                 validators: None,
             })
             .unwrap();

@@ -20,6 +20,7 @@ mod source;
 pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
 pub use change::{ChangeRow, SnapshotRow};
 pub use check::{CheckInput, CheckRecord, CheckRow};
+pub use content::pack;
 pub use claim::ClaimRow;
 pub use observation::{NewObservation, ObservationRow, StoredEvidence};
 pub use review::{ReviewRow, SnoozeRow, Subject};
