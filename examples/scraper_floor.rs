@@ -82,7 +82,21 @@ fn main() {
     let subject = Subject::new("Sponsored Products", &[]);
     let vocabulary = Vocabulary::default();
 
-    let (mut floor, mut floor_wall, mut ext, mut ext_infer) = (vec![], vec![], vec![], vec![]);
+    // `select = "main"` lets extract cut each page down to its `<main>`
+    // before parsing; `:is(main)` selects the same elements but is not
+    // recognised as "main only", so it parses the whole page. Both must read
+    // every page alike.
+    let whole = Selection::new(":is(main)", &[]).expect("valid selection");
+    let same = pages
+        .iter()
+        .filter(|p| {
+            extract::extract(p, ContentKind::Html, &selection).ok()
+                == extract::extract(p, ContentKind::Html, &whole).ok()
+        })
+        .count();
+
+    let (mut floor, mut floor_wall, mut ext, mut ext_whole, mut ext_infer) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..passes {
         // The floor: parse the document, find `main`, touch its text.
         let (c, w, _) = measure(&pages, |p| {
@@ -101,6 +115,13 @@ fn main() {
             extract::content_hash(&text).len() + text.len()
         });
         ext.push(c);
+        // The same without the `<main>` pre-pass.
+        let (c, _, _) = measure(&pages, |p| {
+            let page = extract::extract(p, ContentKind::Html, &whole).expect("main matches");
+            let text = page.text();
+            extract::content_hash(&text).len() + text.len()
+        });
+        ext_whole.push(c);
         // ... plus status inference, which `capwatch check` runs on every new version.
         let (c, _, _) = measure(&pages, |p| {
             let page = extract::extract(p, ContentKind::Html, &selection).expect("main matches");
@@ -111,12 +132,13 @@ fn main() {
         ext_infer.push(c);
     }
     println!(
-        "{{\"pages\": {}, \"mean_kb\": {:.1}, \"passes\": {passes}, \"scraper_parse_select_cpu_ms\": {:.3}, \"scraper_parse_select_wall_ms\": {:.3}, \"capwatch_extract_cpu_ms\": {:.3}, \"capwatch_extract_infer_cpu_ms\": {:.3}}}",
+        "{{\"pages\": {}, \"mean_kb\": {:.1}, \"passes\": {passes}, \"scraper_parse_select_cpu_ms\": {:.3}, \"scraper_parse_select_wall_ms\": {:.3}, \"capwatch_extract_cpu_ms\": {:.3}, \"capwatch_extract_whole_page_cpu_ms\": {:.3}, \"capwatch_extract_infer_cpu_ms\": {:.3}, \"prepass_agrees\": {same}}}",
         pages.len(),
         bytes as f64 / pages.len().max(1) as f64 / 1024.0,
         median(floor),
         median(floor_wall),
         median(ext),
+        median(ext_whole),
         median(ext_infer),
     );
 }

@@ -22,12 +22,14 @@
 //! Link text is kept in the block text and its byte ranges recorded in
 //! [`Block::links`]; link targets never appear in the text.
 
-use std::borrow::Cow;
+mod slice;
+
 use crate::model::{Block, BlockKind, Page};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -85,11 +87,15 @@ pub struct Selection {
     alternatives: Vec<Selector>,
     first_match: bool,
     ignore: Vec<Selector>,
+    /// The selection reads only `<main>` elements, and no `ignore` selector
+    /// looks outside the element it matches: HTML pages can be cut down to
+    /// their `<main>` before the full parse ([`slice`]).
+    main_only: bool,
 }
 
 impl Selection {
     /// Compile `select` and the `ignore` selectors. The error names the bad selector.
-    pub fn new(select: &str, ignore: &[String]) -> Result<Selection, String> {
+    pub fn new(select: &str, ignore_list: &[String]) -> Result<Selection, String> {
         let source = select.trim().to_string();
         if source.is_empty() {
             return Err("select is empty; use a CSS selector such as `main`".into());
@@ -103,15 +109,18 @@ impl Selection {
         } else {
             vec![parse_selector(&source, "select")?]
         };
-        let ignore = ignore
+        let ignore = ignore_list
             .iter()
             .map(|s| parse_selector(s, "ignore selector"))
             .collect::<Result<Vec<_>, _>>()?;
+        let main_only = (first_match || source.eq_ignore_ascii_case("main"))
+            && ignore_list.iter().all(|s| is_compound(s));
         Ok(Selection {
             source,
             alternatives,
             first_match,
             ignore,
+            main_only,
         })
     }
 
@@ -154,6 +163,32 @@ impl Default for Selection {
 
 fn parse_selector(s: &str, what: &str) -> Result<Selector, String> {
     Selector::parse(s).map_err(|e| format!("{what} `{s}` is not valid CSS: {e}"))
+}
+
+/// A selector list whose parts each match an element by its own name,
+/// classes, id and attributes: no combinators, no pseudo-classes (which could
+/// look at ancestors or siblings).
+fn is_compound(list: &str) -> bool {
+    split_selector_list(list).iter().all(|part| {
+        let mut depth = 0i32;
+        let mut quote = None;
+        part.chars().all(|c| {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '[') => depth += 1,
+                (None, ']') => depth -= 1,
+                (None, c)
+                    if depth == 0 && (c.is_whitespace() || matches!(c, '>' | '+' | '~' | ':')) =>
+                {
+                    return false;
+                }
+                _ => {}
+            }
+            true
+        })
+    })
 }
 
 /// `a ,b` → `a, b`, so spacing does not change what the default means.
@@ -696,6 +731,16 @@ fn collapse_ws(s: &str) -> String {
 }
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
+    // Parsing builds a node for every tag; when only `<main>` is read, most
+    // of a documentation page (head, header, navigation, footer) need not be.
+    let sliced = selection
+        .main_only
+        .then(|| slice::main_document(text))
+        .flatten();
+    parse_and_walk(sliced.as_deref().unwrap_or(text), selection)
+}
+
+fn parse_and_walk(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
     let html = Html::parse_document(text);
     static TITLE: LazyLock<Selector> =
         LazyLock::new(|| Selector::parse("title").expect("valid selector"));
@@ -1715,5 +1760,179 @@ let y = 2;</code></pre>
         let b = html(src);
         assert_eq!(a, b);
         assert_eq!(content_hash(&a.text()), content_hash(&b.text()));
+    }
+
+    /// The page as the full parse reads it and as the `<main>` pre-pass
+    /// does: the two must agree whenever the pre-pass is used.
+    fn both_ways(
+        src: &str,
+        selection: &Selection,
+    ) -> (Result<Page, ExtractError>, Result<Page, ExtractError>) {
+        (parse_and_walk(src, selection), extract_html(src, selection))
+    }
+
+    const TRICKY: &str = r##"<!DOCTYPE html>
+<html><head><title>Widget &amp; Co   docs</title>
+<script>var s = "<main>not this</main>"; if (a < b) {}</script>
+<style>main > p { color: red }</style></head>
+<body><!-- <main>commented out</main> -->
+<nav data-x='a > b'><a href="/">Home</a></nav>
+<div class="wrap"><MAIN id="content" data-note="x > y">
+  <h1>Widget <em>API</em></h1>
+  <p>Intro<br>text with <a href="#x">a link</a>.
+  <aside class="note">Note: This feature is in beta.</aside>
+  <textarea></main></textarea>
+  <ul><li>one<li>two</ul>
+  <table><tr><td>Region<td>us-east-1</table>
+  <main><p>nested main</p></main>
+  <svg><title>icon</title><path d="M0 0"/></svg>
+  <p hidden>hidden text</p>
+  <div class="feedback">Was this page helpful?</div>
+</MAIN></div>
+<main><p>Second main</p></main>
+<footer>© 2026</footer></body></html>"##;
+
+    #[test]
+    fn main_prepass_reads_the_same_page_as_the_full_parse() {
+        let default = Selection::default();
+        let main = Selection::new("main", &[]).unwrap();
+        let ignoring = Selection::new(
+            "main",
+            &[".feedback".into(), "aside.note, div[hidden]".into()],
+        )
+        .unwrap();
+        for sel in [&default, &main, &ignoring] {
+            assert!(sel.main_only);
+            let (full, fast) = both_ways(TRICKY, sel);
+            let full = full.unwrap();
+            assert_eq!(Ok(&full), fast.as_ref(), "select {}", sel.select_source());
+            assert!(
+                slice::main_document(TRICKY).is_some(),
+                "the pre-pass was used"
+            );
+        }
+        let page = extract_html(TRICKY, &main).unwrap();
+        assert_eq!(page.title.as_deref(), Some("Widget & Co docs"));
+        let text = page.text();
+        assert!(
+            text.contains("Second main") && text.contains("nested main"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("not this") && !text.contains("commented out") && !text.contains("Home")
+        );
+        let ignored = extract_html(TRICKY, &ignoring).unwrap().text();
+        assert!(
+            text.contains("helpful") && !ignored.contains("helpful"),
+            "{ignored}"
+        );
+        assert!(
+            text.contains("in beta") && !ignored.contains("in beta"),
+            "{ignored}"
+        );
+        // The default select takes the first main only, as without the pre-pass.
+        assert!(
+            !extract_html(TRICKY, &default)
+                .unwrap()
+                .text()
+                .contains("Second main")
+        );
+    }
+
+    #[test]
+    fn main_prepass_gives_up_where_it_cannot_be_sure() {
+        for (why, src) in [
+            ("no main", "<html><body><article>a</article></body></html>"),
+            ("unclosed main", "<html><body><main><p>a</p></body></html>"),
+            (
+                "stray end tag",
+                "<html><body></main><main>a</main></body></html>",
+            ),
+            (
+                "cdata",
+                "<html><body><main><svg><![CDATA[ </main> ]]></svg></main></body></html>",
+            ),
+            (
+                "template",
+                "<html><body><template><main>a</main></template><main>b</main></body></html>",
+            ),
+            (
+                "escaped script",
+                "<body><script><!-- <script> </main> </script></script><main>a</main></body>",
+            ),
+            (
+                "title after main",
+                "<body><main>a</main><title>T</title></body>",
+            ),
+            ("unterminated comment", "<body><main>a</main><!-- x"),
+            ("unterminated tag", "<body><main>a</main><p class=\"x>"),
+        ] {
+            assert_eq!(slice::main_document(src), None, "{why}");
+        }
+        // Giving up falls back to the full parse: same pages as before.
+        let sel = Selection::default();
+        let src = "<html><body><main><p>a</p></body></html>";
+        assert_eq!(extract_html(src, &sel).unwrap().text(), "a\n");
+    }
+
+    #[test]
+    fn main_prepass_keeps_the_doctype_that_sets_the_parse_mode() {
+        // Without a doctype a table does not close an open paragraph (quirks
+        // mode); with one it does. The pre-pass must keep that difference.
+        for doctype in ["", "<!DOCTYPE html>"] {
+            let src = format!(
+                "{doctype}<html><body><main><p>a<table><tr><td>b</td></tr></table>c</p></main></body></html>"
+            );
+            let (full, fast) = both_ways(&src, &Selection::default());
+            assert_eq!(full, fast, "doctype {doctype:?}");
+        }
+    }
+
+    #[test]
+    fn main_prepass_is_used_only_for_selections_it_cannot_change() {
+        assert!(
+            Selection::new(
+                "main",
+                &["nav".into(), ".toc".into(), "div[data-x=\"a b\"]".into()]
+            )
+            .unwrap()
+            .main_only
+        );
+        for (select, ignore) in [
+            ("article", vec![]),
+            ("main, aside", vec![]),
+            ("#content", vec![]),
+            ("main", vec!["div.wrap main aside".to_string()]),
+            ("main", vec!["body > main .x".to_string()]),
+            ("main", vec!["p:first-child".to_string()]),
+            ("main", vec!["h2 + p".to_string()]),
+        ] {
+            assert!(
+                !Selection::new(select, &ignore).unwrap().main_only,
+                "{select} {ignore:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn main_prepass_agrees_on_every_html_fixture() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+        let mut used = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "html") {
+                continue;
+            }
+            let src = std::fs::read_to_string(&path).unwrap();
+            used += usize::from(slice::main_document(&src).is_some());
+            for sel in [
+                Selection::default(),
+                Selection::new("main", &["nav".into()]).unwrap(),
+            ] {
+                let (full, fast) = both_ways(&src, &sel);
+                assert_eq!(full, fast, "{}", path.display());
+            }
+        }
+        assert!(used >= 5, "the pre-pass ran on {used} fixture pages");
     }
 }

@@ -15,7 +15,7 @@ use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{Outcome, Stage, Status};
 use crate::schedule::Clock;
 use crate::store::{self, CheckInput, NewObservation, Store, StoreError, StoredEvidence};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -115,6 +115,10 @@ struct Prepared {
     at: Timestamp,
 }
 
+/// How long results gather before they are saved together, and how many at most.
+const SAVE_WINDOW: Duration = Duration::from_millis(20);
+const SAVE_BATCH: usize = 16;
+
 /// Check `sources` now: fetch, extract, store, infer. The schedule of each
 /// source is advanced before its fetch starts.
 pub async fn check_sources(
@@ -203,12 +207,15 @@ pub async fn check_sources(
 
     let mut report = CycleReport::default();
     while let Some(first) = stream.next().await {
-        // Save whatever else is ready with it in one transaction: one WAL
-        // commit per batch (at most `concurrency` checks) instead of per check.
+        // Save what arrives with it, for a few milliseconds, in one
+        // transaction: each commit rewrites the shared pages (indexes, the
+        // source rows) and takes the WAL locks, so fewer, larger commits cost
+        // less. What waits is held in memory only for those milliseconds.
         let mut ready = vec![first];
-        while ready.len() < concurrency {
-            match stream.next().now_or_never() {
-                Some(Some(p)) => ready.push(p),
+        let until = tokio::time::Instant::now() + SAVE_WINDOW;
+        while ready.len() < SAVE_BATCH {
+            match tokio::time::timeout_at(until, stream.next()).await {
+                Ok(Some(p)) => ready.push(p),
                 _ => break,
             }
         }
@@ -533,14 +540,24 @@ mod tests {
     fn legacy_charsets_become_utf8() {
         let latin1 = b"<p>Caf\xe9 cr\xe8me</p>";
         let out = to_utf8(latin1, Some("text/html; charset=ISO-8859-1"));
-        assert_eq!(String::from_utf8(out).unwrap(), "<p>Café crème</p>");
+        assert_eq!(
+            String::from_utf8(out.into_owned()).unwrap(),
+            "<p>Café crème</p>"
+        );
         let undeclared = to_utf8(b"<p>na\xefve</p>", None);
-        assert_eq!(String::from_utf8(undeclared).unwrap(), "<p>naïve</p>");
+        assert_eq!(
+            String::from_utf8(undeclared.into_owned()).unwrap(),
+            "<p>naïve</p>"
+        );
         let meta = to_utf8(
             b"<meta charset=\"koi8-r\"><p>\xf0\xd2\xc9</p>",
             Some("text/html"),
         );
-        assert!(String::from_utf8(meta).unwrap().contains("При"));
+        assert!(
+            String::from_utf8(meta.into_owned())
+                .unwrap()
+                .contains("При")
+        );
         assert_eq!(to_utf8("é".as_bytes(), None), "é".as_bytes());
     }
 
@@ -693,13 +710,19 @@ pub async fn evaluate_and_deliver(
     channels: &crate::outbox::Channels,
     now: Timestamp,
 ) -> Result<Evaluation, PipelineError> {
-    let (guides, capabilities) = assess_all(store, registry, now)?;
-    for c in &capabilities {
-        for (id, why) in &c.snoozes_ended {
-            store.end_snooze(*id, now, why)?;
+    // One transaction: every fact read from the same state, and one commit
+    // for the ended snoozes and the queued alerts (delivery, which waits on
+    // the network, comes after it).
+    let (guides, capabilities, queued) = store.batch(|store| -> Result<_, PipelineError> {
+        let (guides, capabilities) = assess_all(store, registry, now)?;
+        for c in &capabilities {
+            for (id, why) in &c.snoozes_ended {
+                store.end_snooze(*id, now, why)?;
+            }
         }
-    }
-    let queued = crate::outbox::queue(store, registry, &guides, &capabilities, now)?;
+        let queued = crate::outbox::queue(store, registry, &guides, &capabilities, now)?;
+        Ok((guides, capabilities, queued))
+    })?;
     let delivery = crate::outbox::deliver(store, registry, channels, now).await?;
     Ok(Evaluation {
         guides,

@@ -428,7 +428,9 @@ impl SubjectMatcher {
     fn next_start(&self, text: &str, mut from: usize) -> Option<usize> {
         let bytes = text.as_bytes();
         loop {
-            from += bytes[from..].iter().position(|&b| self.starts[b as usize])?;
+            from += bytes[from..]
+                .iter()
+                .position(|&b| self.starts[b as usize])?;
             let c = text[from..].chars().next()?;
             if self.firsts.iter().any(|f| fold_eq(c, *f)) {
                 return Some(from);
@@ -1248,8 +1250,8 @@ struct Candidate {
 }
 
 fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
-    let mut hits = phrase_hits(s, &RULES, false);
-    hits.extend(phrase_hits(s, extra, true));
+    let mut hits = phrase_hits(s, &RULES, Some(&RULE_SET), false);
+    hits.extend(phrase_hits(s, extra, None, true));
     hits.extend(label_hits(s));
     drop_overlaps(&mut hits);
     // "now available" is a GA claim only when nothing else in the sentence names a stage.
@@ -1382,10 +1384,30 @@ fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Optio
     None
 }
 
-fn phrase_hits(s: &Sentence<'_>, rules: &[Rule], registry: bool) -> Vec<Hit> {
+/// [`RULES`] as one set: one pass over a sentence says which rules match at
+/// all, so only those are run for their matches (most sentences match none).
+static RULE_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(RULES.iter().map(|r| r.re.as_str())).expect("valid built-in rules")
+});
+
+/// Hits of `rules` in a sentence; `set`, when given, is `rules` as a
+/// [`RegexSet`](regex::RegexSet) (as [`RULE_SET`] is [`RULES`]).
+fn phrase_hits(
+    s: &Sentence<'_>,
+    rules: &[Rule],
+    set: Option<&regex::RegexSet>,
+    registry: bool,
+) -> Vec<Hit> {
     let mut hits = Vec::new();
+    let matching = set.map(|set| set.matches(s.text));
+    if matching.as_ref().is_some_and(|m| !m.matched_any()) {
+        return hits;
+    }
     let quoted = quoted_spans(s.text);
-    for r in rules {
+    for (i, r) in rules.iter().enumerate() {
+        if matching.as_ref().is_some_and(|m| !m.matched(i)) {
+            continue;
+        }
         for caps in r.re.captures_iter(s.text) {
             let m = caps.get(0).expect("group 0");
             let (start, end) = (m.start(), m.end());

@@ -99,7 +99,7 @@ impl Store {
     /// Queue an alert unless one with the same dedupe key exists. Returns the
     /// new id, or None when it was already queued.
     pub fn queue_alert(&mut self, a: &NewAlert<'_>, now: Timestamp) -> Result<Option<i64>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         let n = tx.execute(
             "INSERT OR IGNORE INTO alert (dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -269,7 +269,7 @@ impl Store {
     /// Mark the deliveries of `alerts` to `target` as handed over in `batch`,
     /// before the message goes to the channel.
     pub fn start_batch(&mut self, alerts: &[i64], target: &str, batch: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         for id in alerts {
             tx.execute(
                 "UPDATE delivery SET batch = ?3 WHERE alert_id = ?1 AND target = ?2",
@@ -292,7 +292,7 @@ impl Store {
         at: Timestamp,
         result: std::result::Result<Option<&str>, &str>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         for (alert_id, retry_at) in alerts {
             match result {
                 Ok(message_id) => {

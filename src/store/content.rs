@@ -34,7 +34,12 @@ pub fn pack(text: &str) -> Result<Vec<u8>> {
 
 /// Store `text` under `hash` unless it is there already; `packed` is
 /// [`pack`]`(text)` when the caller made it already.
-pub(super) fn insert(conn: &Connection, hash: &str, text: &str, packed: Option<&[u8]>) -> Result<()> {
+pub(super) fn insert(
+    conn: &Connection,
+    hash: &str,
+    text: &str,
+    packed: Option<&[u8]>,
+) -> Result<()> {
     let made;
     let packed = match packed {
         Some(p) => p,
@@ -84,7 +89,7 @@ mod tests {
     fn text_round_trips_compressed_and_old_rows_still_read() {
         let s = crate::store::test_store();
         let text = "# Widget\nWidget is generally available.\n".repeat(200);
-        insert(&s.conn, "h1", &text).unwrap();
+        insert(&s.conn, "h1", &text, None).unwrap();
         assert_eq!(s.content("h1").unwrap(), text);
         let (body, packed): (String, Vec<u8>) = s
             .conn

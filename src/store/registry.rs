@@ -11,7 +11,7 @@ impl Store {
     /// Bring the mirrored registry up to date at `now`.
     pub fn sync_registry(&mut self, reg: &Registry, now: Timestamp) -> Result<()> {
         let now = ms(now);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         tx.execute(
             "UPDATE guide SET removed_at = ?1 WHERE removed_at IS NULL",
             [now],

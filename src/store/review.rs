@@ -48,7 +48,7 @@ impl Store {
             Subject::Capability(id) => ("capability", id),
             Subject::Guide(id) => ("guide", id),
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         tx.execute(
             "INSERT INTO review (subject_kind, subject_id, at, by, note) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![kind, id, ms(at), by, note],
