@@ -629,8 +629,9 @@ def render(res, cmdline):
     L.append(f"* CPU: {m.get('cpu', '?')}, `nproc` = {m['nproc']}; Linux {m['kernel']}; {m['rustc']}; "
              f"Python {m['python']} (harness, server, peers).")
     L.append(f"* load average at start: {' '.join(m['loadavg_start'])}; at end: {' '.join(res['loadavg_end'])}. "
-             "**The machine is shared**: other engineers compiled and ran tests during the run, so every "
-             "figure is the median of several repetitions and differences under ~20 % are noise.")
+             "**The machine is shared** with other engineers' builds and tests (the load averages show how "
+             "much of that ran around this run), so every figure is the median of several repetitions and "
+             "differences under ~20 % are noise.")
     L.append("* `free -m`:\n")
     L.append("```\n" + m["free"] + "\n```\n")
     if res.get("server", "python") == "rust":

@@ -11,7 +11,11 @@
 //!
 //! - HTML is parsed with scraper; `ignore` subtrees and non-content elements
 //!   (script, style, svg, …) are skipped; notes, alerts and banners become
-//!   [`BlockKind::Callout`].
+//!   [`BlockKind::Callout`]. When a source reads only `<main>` (the default
+//!   select or `main`, with `ignore` selectors that look at nothing but the
+//!   element they match), [`slice`] first cuts the page down to its title
+//!   and `<main>` elements, so the parse skips head, navigation and footer;
+//!   the result is the same page.
 //! - Markdown (pulldown-cmark) maps to the same blocks; block quotes, GitHub and
 //!   Azure `[!NOTE]` markers, `**Note:**` paragraphs, Liquid `{% note %}` blocks
 //!   and MkDocs `!!!` admonitions become callouts; front matter gives the title.
