@@ -185,20 +185,35 @@ pub async fn check_sources(
             let parse_slots = parse_slots.clone();
             // Each download is a task of its own on the runtime's workers, so
             // reading and inflating bodies goes on while this task writes.
-            let download = {
+            // Each check — download, then parse — is a task of its own on the
+            // runtime's workers, while this task writes what is ready.
+            let work = {
                 let fetcher = fetcher.clone();
-                let url = source.url.clone();
+                let source = source.clone();
+                let infer_key = infer_key.clone();
                 AbortOnDrop(tokio::spawn(async move {
-                    fetcher.fetch(&url, &validators).await
+                    let fetched = fetcher.fetch(&source.url, &validators).await;
+                    prepare(source, fetched, infer_key, subjects, parse_slots).await
                 }))
             };
             async move {
-                let fetched = download.await.unwrap_or_else(|e| {
-                    let why = format!("the fetch task failed: {e}");
-                    Fetched::failed(Outcome::Network(why), source.url.as_str())
+                let mut p = work.await.unwrap_or_else(|e| {
+                    let why = format!("the check task failed: {e}");
+                    let fetched =
+                        Fetched::failed(Outcome::Network(why.clone()), source.url.as_str());
+                    Prepared {
+                        source,
+                        previous_failures: 0,
+                        fetched,
+                        outcome: Outcome::Network(why),
+                        text: None,
+                        packed: None,
+                        inference: None,
+                        infer_key,
+                        at: Timestamp::UNIX_EPOCH,
+                    }
                 });
-                let at = clock.now();
-                let mut p = prepare(source, fetched, infer_key, at, subjects, parse_slots).await;
+                p.at = clock.now();
                 p.previous_failures = previous_failures;
                 p
             }
@@ -234,6 +249,35 @@ pub async fn check_sources(
     Ok(report)
 }
 
+/// Pages up to this size are parsed on the runtime's workers; larger ones on
+/// a blocking thread.
+const INLINE_PARSE_MAX: usize = 512 * 1024;
+
+/// What reading one fetched body found: the outcome, the text with its hash
+/// and its packed form, and the status inference.
+type PageRead = (
+    Outcome,
+    Option<(String, String, Option<Vec<u8>>)>,
+    Option<Inference>,
+);
+
+/// Extract, hash, infer and pack one body (CPU work).
+fn read_page(body: &[u8], content_type: Option<&str>, src: &Source, subject: &Subject) -> PageRead {
+    let kind = extract::content_kind(content_type, src.url.path());
+    match extract::extract(body, kind, &src.selection) {
+        Ok(page) => {
+            let text = page.text();
+            let hash = extract::content_hash(&text);
+            let inference = infer::infer(&page, subject, &src.vocabulary);
+            // Compress here, in parallel, rather than on the one writer.
+            let packed = store::pack(&text).ok();
+            (Outcome::Ok, Some((text, hash, packed)), Some(inference))
+        }
+        Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
+        Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
+    }
+}
+
 /// A spawned task that is cancelled when its handle is dropped (a cycle
 /// that is abandoned, as on shutdown, leaves no downloads behind).
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -255,12 +299,12 @@ impl<T> std::future::Future for AbortOnDrop<T> {
     }
 }
 
-/// Extract and infer off the async threads (parsing is CPU work).
+/// Extract, infer and pack a fetched body (parsing is CPU work: at most one
+/// page per core at a time). `at` is left for the caller, which has the clock.
 async fn prepare(
     source: Source,
     mut fetched: Fetched,
     infer_key: String,
-    at: Timestamp,
     subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
     parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 ) -> Prepared {
@@ -280,35 +324,39 @@ async fn prepare(
             packed: None,
             inference: None,
             infer_key,
-            at,
+            at: Timestamp::UNIX_EPOCH, // set by the caller
         };
     };
     let body = match to_utf8(&body, fetched.content_type.as_deref()) {
         Cow::Borrowed(_) => body,
         Cow::Owned(decoded) => decoded,
     };
+    let large = body.len() > INLINE_PARSE_MAX;
     let content_type = fetched.content_type.clone();
     let src = source.clone();
     // Waiting here holds only the body; the parse starts once a core is free.
-    let slot = parse_slots.acquire_owned().await.ok();
-    let work = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let kind = extract::content_kind(content_type.as_deref(), src.url.path());
-        match extract::extract(&body, kind, &src.selection) {
-            Ok(page) => {
-                let text = page.text();
-                let hash = extract::content_hash(&text);
-                let subject = &subjects[&src.capability];
-                let inference = infer::infer(&page, subject, &src.vocabulary);
-                // Compress here, in parallel, rather than on the one writer.
-                let packed = store::pack(&text).ok();
-                (Outcome::Ok, Some((text, hash, packed)), Some(inference))
-            }
-            Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
-            Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
-        }
-    })
-    .await;
+    let _slot = parse_slots.acquire_owned().await.ok();
+    let read = move || {
+        read_page(
+            &body,
+            content_type.as_deref(),
+            &src,
+            &subjects[&src.capability],
+        )
+    };
+    // A page of ordinary size is read right here, on a runtime worker (about
+    // a millisecond per 100 KB): handing it to a blocking thread and back
+    // cost more than the parse in context switches, and every extra thread
+    // kept its own allocator arena and regex caches. A large page goes to a
+    // blocking thread so that no worker stops for long.
+    let work = if large {
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+            .map_err(|_| "it panicked".to_string())
+    };
     let (outcome, content, inference) = work.unwrap_or_else(|e| {
         (
             Outcome::Unreadable(format!("extraction crashed: {e}")),
@@ -329,7 +377,7 @@ async fn prepare(
         packed,
         inference,
         infer_key,
-        at,
+        at: Timestamp::UNIX_EPOCH, // set by the caller
     }
 }
 

@@ -305,3 +305,59 @@ fn unreachable_network_is_said_plainly_and_exits_zero() {
         2
     );
 }
+
+#[test]
+fn a_large_page_is_read_like_a_small_one() {
+    // Pages over 512 KB are parsed on a blocking thread rather than on a
+    // runtime worker; what is stored and observed must not depend on that.
+    let server = PageServer::start();
+    let filler: String = (0..14000)
+        .map(|i| format!("<p>Paragraph {i} of the long reference page.</p>"))
+        .collect();
+    let large = doc_page(
+        "Alpha Reports",
+        &format!("<p>Alpha Reports is in beta.</p>{filler}"),
+        "v1",
+    );
+    assert!(large.len() > 600 * 1024, "{} bytes", large.len());
+    server.html("/alpha", &large);
+    server.html(
+        "/bravo",
+        &doc_page(
+            "Bravo Export",
+            "<p>Bravo Export is generally available.</p>",
+            "v1",
+        ),
+    );
+    let p = Project::new(&two_page_registry(&server));
+    let out = stdout(&p.capwatch(&["check"]).success());
+    assert!(
+        out.contains("checked 2: 0 changed, 0 unchanged, 2 new baseline(s), 0 failed"),
+        "{out}"
+    );
+    let status = stdout(&p.capwatch(&["status", "--json"]).success());
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let alpha = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "alpha")
+        .unwrap();
+    assert_eq!(alpha["observed"]["stage"], "beta", "{alpha}");
+    // A change at the very end of the large page is found and shown.
+    server.html(
+        "/alpha",
+        &large.replace(
+            "Paragraph 13999 of the long",
+            "Paragraph 13999 of the longer",
+        ),
+    );
+    let out = stdout(&p.capwatch(&["check"]).success());
+    assert!(out.contains("checked 2: 1 changed"), "{out}");
+    let diff = stdout(&p.capwatch(&["diff", "alpha"]).success());
+    assert!(
+        diff.contains("-Paragraph 13999 of the long reference page.")
+            && diff.contains("+Paragraph 13999 of the longer reference page."),
+        "{diff}"
+    );
+}
