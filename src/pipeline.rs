@@ -108,7 +108,7 @@ struct Prepared {
     fetched: Fetched,
     outcome: Outcome,
     text: Option<(String, String)>,
-    /// The text compressed for the store, made on the parse thread.
+    /// The text compressed for the store, made where the page was parsed.
     packed: Option<Vec<u8>>,
     inference: Option<Inference>,
     infer_key: String,

@@ -324,10 +324,11 @@ fn open_store(reg: &Registry) -> Result<Store> {
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        // Keep idle blocking threads (page parsing runs there) instead of
-        // ending them after 10 s: every new thread made the regex crate build
-        // fresh search caches for the inference rules, and a daemon checking
-        // in bursts grew by megabytes of them with each burst of changes.
+        // Keep idle blocking threads (large pages are parsed there, and the
+        // HTTP surface's database reads run there) instead of ending them
+        // after 10 s: every new thread made the regex crate build fresh
+        // search caches for the inference rules, and a daemon checking in
+        // bursts grew by megabytes of them with each burst of changes.
         .thread_keep_alive(std::time::Duration::from_secs(24 * 3600))
         .enable_all()
         .build()
