@@ -101,18 +101,36 @@ pub trait Progress: Send + Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// A fetched and extracted page, before it is saved.
+/// A check ready to be saved: the source, what was read, and when.
 struct Prepared {
     source: Source,
     previous_failures: u32,
+    infer_key: String,
+    at: Timestamp,
+    read: Read,
+}
+
+/// What fetching and reading one source found (made on a runtime worker).
+struct Read {
     fetched: Fetched,
     outcome: Outcome,
     text: Option<(String, String)>,
     /// The text compressed for the store, made where the page was parsed.
     packed: Option<Vec<u8>>,
     inference: Option<Inference>,
-    infer_key: String,
-    at: Timestamp,
+}
+
+impl Read {
+    /// A fetch that found nothing to read.
+    fn unread(fetched: Fetched) -> Read {
+        Read {
+            outcome: fetched.outcome.clone(),
+            fetched,
+            text: None,
+            packed: None,
+            inference: None,
+        }
+    }
 }
 
 /// How long results gather before they are saved together, and how many at most.
@@ -183,39 +201,28 @@ pub async fn check_sources(
         .map(|(source, validators, infer_key, previous_failures)| {
             let subjects = subjects.clone();
             let parse_slots = parse_slots.clone();
-            // Each download is a task of its own on the runtime's workers, so
-            // reading and inflating bodies goes on while this task writes.
             // Each check — download, then parse — is a task of its own on the
             // runtime's workers, while this task writes what is ready.
             let work = {
                 let fetcher = fetcher.clone();
                 let source = source.clone();
-                let infer_key = infer_key.clone();
                 AbortOnDrop(tokio::spawn(async move {
                     let fetched = fetcher.fetch(&source.url, &validators).await;
-                    prepare(source, fetched, infer_key, subjects, parse_slots).await
+                    read(source, fetched, subjects, parse_slots).await
                 }))
             };
             async move {
-                let mut p = work.await.unwrap_or_else(|e| {
+                let read = work.await.unwrap_or_else(|e| {
                     let why = format!("the check task failed: {e}");
-                    let fetched =
-                        Fetched::failed(Outcome::Network(why.clone()), source.url.as_str());
-                    Prepared {
-                        source,
-                        previous_failures: 0,
-                        fetched,
-                        outcome: Outcome::Network(why),
-                        text: None,
-                        packed: None,
-                        inference: None,
-                        infer_key,
-                        at: Timestamp::UNIX_EPOCH,
-                    }
+                    Read::unread(Fetched::failed(Outcome::Network(why), source.url.as_str()))
                 });
-                p.at = clock.now();
-                p.previous_failures = previous_failures;
-                p
+                Prepared {
+                    source,
+                    previous_failures,
+                    infer_key,
+                    at: clock.now(),
+                    read,
+                }
             }
         })
         .buffer_unordered(concurrency);
@@ -300,32 +307,20 @@ impl<T> std::future::Future for AbortOnDrop<T> {
 }
 
 /// Extract, infer and pack a fetched body (parsing is CPU work: at most one
-/// page per core at a time). `at` is left for the caller, which has the clock.
-async fn prepare(
+/// page per core at a time).
+async fn read(
     source: Source,
     mut fetched: Fetched,
-    infer_key: String,
     subjects: std::sync::Arc<std::collections::HashMap<String, Subject>>,
     parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
-) -> Prepared {
+) -> Read {
     // The body moves on to the parse; nothing after this reads it from `fetched`.
     let Some(body) = fetched
         .body
         .take()
         .filter(|_| fetched.outcome == Outcome::Ok)
     else {
-        let outcome = fetched.outcome.clone();
-        return Prepared {
-            source,
-            previous_failures: 0,
-            fetched,
-            outcome,
-            text: None,
-            packed: None,
-            inference: None,
-            infer_key,
-            at: Timestamp::UNIX_EPOCH, // set by the caller
-        };
+        return Read::unread(fetched);
     };
     let body = match to_utf8(&body, fetched.content_type.as_deref()) {
         Cow::Borrowed(_) => body,
@@ -333,15 +328,14 @@ async fn prepare(
     };
     let large = body.len() > INLINE_PARSE_MAX;
     let content_type = fetched.content_type.clone();
-    let src = source.clone();
     // Waiting here holds only the body; the parse starts once a core is free.
     let _slot = parse_slots.acquire_owned().await.ok();
     let read = move || {
         read_page(
             &body,
             content_type.as_deref(),
-            &src,
-            &subjects[&src.capability],
+            &source,
+            &subjects[&source.capability],
         )
     };
     // A page of ordinary size is read right here, on a runtime worker (about
@@ -368,36 +362,32 @@ async fn prepare(
         Some((text, hash, packed)) => (Some((text, hash)), packed),
         None => (None, None),
     };
-    Prepared {
-        source,
-        previous_failures: 0,
+    Read {
         fetched,
         outcome,
         text,
         packed,
         inference,
-        infer_key,
-        at: Timestamp::UNIX_EPOCH, // set by the caller
     }
 }
 
 fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
-    let validators = (p.outcome == Outcome::Ok).then_some((
-        p.fetched.validators.etag.as_deref(),
-        p.fetched.validators.last_modified.as_deref(),
+    let validators = (p.read.outcome == Outcome::Ok).then_some((
+        p.read.fetched.validators.etag.as_deref(),
+        p.read.fetched.validators.last_modified.as_deref(),
     ));
     let record = store.record_check(&CheckInput {
         source_id: &p.source.id,
         at: p.at,
-        outcome: p.outcome.clone(),
-        http_status: p.fetched.http_status,
-        duration_ms: p.fetched.elapsed.as_millis() as u64,
-        content: p.text.as_ref().map(|(t, h)| (t.as_str(), h.as_str())),
-        packed: p.packed.as_deref(),
+        outcome: p.read.outcome.clone(),
+        http_status: p.read.fetched.http_status,
+        duration_ms: p.read.fetched.elapsed.as_millis() as u64,
+        content: p.read.text.as_ref().map(|(t, h)| (t.as_str(), h.as_str())),
+        packed: p.read.packed.as_deref(),
         validators,
     })?;
     let mut observed = None;
-    if let Some(inference) = &p.inference {
+    if let Some(inference) = &p.read.inference {
         let previous = store.latest_observation(&p.source.id, None)?;
         let (status, evidence, notes) =
             observation_from(inference, previous.as_ref(), record.snapshot_seq);
@@ -418,13 +408,13 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
     Ok(SourceResult {
         source_id: p.source.id.clone(),
         url: p.source.url.to_string(),
-        outcome: p.outcome,
-        http_status: p.fetched.http_status,
+        outcome: p.read.outcome,
+        http_status: p.read.fetched.http_status,
         baseline: record.baseline,
         changed: record.change_id.is_some(),
         snapshot_seq: record.snapshot_seq,
         observed,
-        duration: p.fetched.elapsed,
+        duration: p.read.fetched.elapsed,
         failures: record.failures,
         previous_failures: p.previous_failures,
     })
