@@ -54,6 +54,27 @@ fn page(server: &PageServer, body: &str) {
     server.html("/widget", &doc_page("Widget Studio", body, ""));
 }
 
+/// A mail server in `mode`, the Widget Studio page saying `body`, and a
+/// project whose guide was validated `validated_days` ago, with `extra`
+/// settings. Both servers must live as long as the project is checked.
+fn widget(
+    mode: Mode,
+    body: &str,
+    validated_days: i64,
+    extra: &str,
+) -> (SmtpServer, PageServer, Project) {
+    let mail = SmtpServer::start(mode);
+    let server = PageServer::start();
+    page(&server, body);
+    let p = Project::new(&registry(
+        &mail.url(),
+        &days_ago(validated_days),
+        &server.url("/widget"),
+        extra,
+    ));
+    (mail, server, p)
+}
+
 fn alerts(p: &Project) -> Vec<Value> {
     let out = stdout(&p.capwatch(&["alerts", "--json"]).success());
     serde_json::from_str::<Value>(&out)
@@ -80,15 +101,7 @@ fn backoff_passes(p: &Project) {
 
 #[test]
 fn an_expired_guide_sends_one_digest_naming_it_and_a_second_run_sends_nothing_new() {
-    let mail = SmtpServer::start(Mode::Normal);
-    let server = PageServer::start();
-    page(&server, "<p>Widget Studio is in beta.</p>");
-    let p = Project::new(&registry(
-        &mail.url(),
-        &days_ago(120),
-        &server.url("/widget"),
-        "",
-    ));
+    let (mail, _server, p) = widget(Mode::Normal, "<p>Widget Studio is in beta.</p>", 120, "");
 
     let out = stdout(&p.capwatch(&["check"]).success());
     assert!(out.contains("sent 1 message(s)"), "{out}");
@@ -127,15 +140,7 @@ fn an_expired_guide_sends_one_digest_naming_it_and_a_second_run_sends_nothing_ne
 
 #[test]
 fn smtp_down_keeps_the_alert_with_its_failure_then_delivers_once() {
-    let mail = SmtpServer::start(Mode::Refuse);
-    let server = PageServer::start();
-    page(&server, "<p>Widget Studio is in beta.</p>");
-    let p = Project::new(&registry(
-        &mail.url(),
-        &days_ago(120),
-        &server.url("/widget"),
-        "",
-    ));
+    let (mail, _server, p) = widget(Mode::Refuse, "<p>Widget Studio is in beta.</p>", 120, "");
 
     let out = stdout(&p.capwatch(&["check"]).success());
     assert!(
@@ -183,15 +188,7 @@ fn smtp_down_keeps_the_alert_with_its_failure_then_delivers_once() {
 
 #[test]
 fn a_review_makes_it_fresh_and_sends_one_resolved_notice() {
-    let mail = SmtpServer::start(Mode::Normal);
-    let server = PageServer::start();
-    page(&server, "<p>Widget Studio is in beta.</p>");
-    let p = Project::new(&registry(
-        &mail.url(),
-        &days_ago(120),
-        &server.url("/widget"),
-        "",
-    ));
+    let (mail, _server, p) = widget(Mode::Normal, "<p>Widget Studio is in beta.</p>", 120, "");
     p.capwatch(&["check"]).success();
     assert_eq!(mail.wait_for_messages(1, Duration::from_secs(5)).len(), 1);
     assert_eq!(status_row(&p)["state"], "expired");
@@ -242,19 +239,13 @@ fn a_review_makes_it_fresh_and_sends_one_resolved_notice() {
 
 #[test]
 fn a_snooze_silences_a_finding_and_a_new_change_ends_it() {
-    let mail = SmtpServer::start(Mode::Normal);
-    let server = PageServer::start();
-    page(
-        &server,
-        "<p>Widget Studio is in beta.</p><p>Version one.</p>",
-    );
     // renotify = 1s: an unresolved finding is re-sent on every later run unless snoozed.
-    let p = Project::new(&registry(
-        &mail.url(),
-        &days_ago(10),
-        &server.url("/widget"),
+    let (mail, server, p) = widget(
+        Mode::Normal,
+        "<p>Widget Studio is in beta.</p><p>Version one.</p>",
+        10,
         "renotify = \"1s\"",
-    ));
+    );
     p.capwatch(&["check"]).success();
     assert_eq!(
         mail.messages().len(),
@@ -343,18 +334,12 @@ fn a_snooze_silences_a_finding_and_a_new_change_ends_it() {
 
 #[test]
 fn source_changed_compares_with_the_reviewed_snapshot_not_the_previous_check() {
-    let mail = SmtpServer::start(Mode::Normal);
-    let server = PageServer::start();
-    page(
-        &server,
+    let (mail, server, p) = widget(
+        Mode::Normal,
         "<p>Widget Studio is in beta.</p><p>Limits: 10 reports.</p>",
-    );
-    let p = Project::new(&registry(
-        &mail.url(),
-        &days_ago(10),
-        &server.url("/widget"),
+        10,
         "",
-    ));
+    );
     p.capwatch(&["check"]).success();
     page(
         &server,

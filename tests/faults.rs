@@ -363,16 +363,25 @@ fn hostile_pages_are_outcomes_bounded_in_time_and_memory() {
     );
 }
 
-fn mail_registry(smtp: &str, url: &str, timeout: &str) -> String {
+/// One expired capability whose page says it is GA, and e-mail through
+/// `mail`; the page server must live as long as the project is checked.
+fn mail_project(mail: &SmtpServer, timeout: &str) -> (PageServer, Project) {
+    let pages = PageServer::start();
+    pages.html(
+        "/c",
+        &doc_page("Cap", "<p>Cap is generally available.</p>", ""),
+    );
+    let (smtp, url) = (mail.url(), pages.url("/c"));
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date();
     let validated = today.checked_sub(jiff::ToSpan::days(120)).unwrap();
-    format!(
+    let registry = format!(
         "[settings]\ntimeout = \"{timeout}\"\n\n[email]\nsmtp = \"{smtp}\"\nfrom = \"capwatch@example.com\"\n\n\
          [[guide]]\nid = \"g\"\ntitle = \"Guide\"\nvalidated_on = \"{validated}\"\nowners = [\"owner@example.com\"]\n\n\
          [[capability]]\nid = \"c\"\nguide = \"g\"\nname = \"Cap\"\nclaim = {{ stage = \"ga\" }}\n  [[capability.source]]\n  url = \"{url}\"\n"
-    )
+    );
+    (pages, Project::new(&registry))
 }
 
 fn alert_states(p: &Project) -> Vec<(String, i64)> {
@@ -402,12 +411,7 @@ fn backoff_passes(p: &Project) {
 #[test]
 fn smtp_that_answers_4xx_then_2xx_delivers_once() {
     let mail = SmtpServer::start(Mode::tempfail_first(1));
-    let pages = PageServer::start();
-    pages.html(
-        "/c",
-        &doc_page("Cap", "<p>Cap is generally available.</p>", ""),
-    );
-    let p = Project::new(&mail_registry(&mail.url(), &pages.url("/c"), "5s"));
+    let (_pages, p) = mail_project(&mail, "5s");
     p.capwatch(&["check"]).success();
     assert_eq!(alert_states(&p), vec![("failed".to_string(), 1)]);
     backoff_passes(&p);
@@ -421,12 +425,7 @@ fn smtp_that_answers_4xx_then_2xx_delivers_once() {
 #[test]
 fn smtp_that_hangs_after_data_times_out_then_delivers_once() {
     let mail = SmtpServer::start(Mode::HangAfterData);
-    let pages = PageServer::start();
-    pages.html(
-        "/c",
-        &doc_page("Cap", "<p>Cap is generally available.</p>", ""),
-    );
-    let p = Project::new(&mail_registry(&mail.url(), &pages.url("/c"), "2s"));
+    let (_pages, p) = mail_project(&mail, "2s");
     let start = Instant::now();
     p.capwatch(&["check"]).success();
     assert!(
@@ -446,12 +445,7 @@ fn smtp_that_hangs_after_data_times_out_then_delivers_once() {
 #[test]
 fn smtp_refusing_connections_keeps_alerts_until_it_is_back() {
     let mail = SmtpServer::start(Mode::Refuse);
-    let pages = PageServer::start();
-    pages.html(
-        "/c",
-        &doc_page("Cap", "<p>Cap is generally available.</p>", ""),
-    );
-    let p = Project::new(&mail_registry(&mail.url(), &pages.url("/c"), "5s"));
+    let (_pages, p) = mail_project(&mail, "5s");
     for _ in 0..3 {
         p.capwatch(&["check"]).success();
         backoff_passes(&p);
