@@ -96,6 +96,16 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
 }
 
 impl Store {
+    /// The latest `limit` alerts (of one guide, or all), newest first, as
+    /// the feed shows them: without their delivery state.
+    pub fn recent_alerts(&self, guide_id: Option<&str>, limit: usize) -> Result<Vec<AlertRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ALERT_SELECT} WHERE ?1 IS NULL OR guide_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![guide_id, limit as i64], alert_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Queue an alert unless one with the same dedupe key exists. Returns the
     /// new id, or None when it was already queued.
     pub fn queue_alert(&mut self, a: &NewAlert<'_>, now: Timestamp) -> Result<Option<i64>> {

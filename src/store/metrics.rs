@@ -7,7 +7,6 @@ use super::observation::{SELECT as OBSERVATION_SELECT, row as observation_row};
 use super::{ChangeRow, ObservationRow, Result, Store, ts};
 use jiff::Timestamp;
 use rusqlite::params;
-use serde_json::Value;
 
 /// Fetch durations as a cumulative histogram.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,18 +22,6 @@ pub struct DurationHistogram {
 pub struct CheckSummary {
     pub by_outcome: Vec<(String, i64)>,
     pub durations: DurationHistogram,
-}
-
-/// An alert as the feed shows it.
-#[derive(Debug, Clone)]
-pub struct FeedAlert {
-    pub id: i64,
-    pub kind: String,
-    pub subject_kind: String,
-    pub subject_id: String,
-    pub guide_id: String,
-    pub created_at: Timestamp,
-    pub payload: Value,
 }
 
 impl Store {
@@ -186,27 +173,6 @@ impl Store {
         out.sort_by_key(|o| std::cmp::Reverse((o.at, o.id)));
         out.truncate(limit);
         Ok(out)
-    }
-
-    /// The latest `limit` alerts (of one guide, or all), newest first.
-    pub fn recent_alerts(&self, guide_id: Option<&str>, limit: usize) -> Result<Vec<FeedAlert>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, subject_kind, subject_id, guide_id, created_at, payload FROM alert
-             WHERE ?1 IS NULL OR guide_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![guide_id, limit as i64], |r| {
-            let payload: String = r.get(6)?;
-            Ok(FeedAlert {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                subject_kind: r.get(2)?,
-                subject_id: r.get(3)?,
-                guide_id: r.get(4)?,
-                created_at: ts(r.get(5)?),
-                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 
