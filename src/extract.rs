@@ -27,6 +27,7 @@
 //! [`Block::links`]; link targets never appear in the text.
 
 mod slice;
+mod stream;
 
 use crate::model::{Block, BlockKind, Page};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -559,10 +560,20 @@ impl Ctx {
 }
 
 fn is_callout(el: &scraper::node::Element) -> bool {
-    if matches!(el.name(), "aside" | "blockquote" | "note") {
+    callout_signals(el.name(), el.attr("role"), el.classes())
+}
+
+/// A callout by its name (aside, blockquote, note), its `role` (note, alert,
+/// status) or a class word (`note`, `alert-warning`, `callout`, …).
+fn callout_signals<'c>(
+    name: &str,
+    role: Option<&str>,
+    mut classes: impl Iterator<Item = &'c str>,
+) -> bool {
+    if matches!(name, "aside" | "blockquote" | "note") {
         return true;
     }
-    if let Some(role) = el.attr("role")
+    if let Some(role) = role
         && matches!(
             role.trim().to_ascii_lowercase().as_str(),
             "note" | "alert" | "status"
@@ -570,7 +581,7 @@ fn is_callout(el: &scraper::node::Element) -> bool {
     {
         return true;
     }
-    el.classes().any(|class| {
+    classes.any(|class| {
         class.split(['-', '_']).any(|part| {
             CALLOUT_CLASS_WORDS
                 .iter()
@@ -580,7 +591,12 @@ fn is_callout(el: &scraper::node::Element) -> bool {
 }
 
 fn is_hidden(el: &scraper::node::Element) -> bool {
-    el.attr("hidden").is_some() || el.attr("aria-hidden").is_some_and(|v| v.trim() == "true")
+    hidden_signals(el.attr("hidden").is_some(), el.attr("aria-hidden"))
+}
+
+/// Hidden by the `hidden` attribute or `aria-hidden="true"`.
+fn hidden_signals(hidden: bool, aria_hidden: Option<&str>) -> bool {
+    hidden || aria_hidden.is_some_and(|v| v.trim() == "true")
 }
 
 struct HtmlWalker<'s> {
@@ -735,6 +751,10 @@ fn collapse_ws(s: &str) -> String {
 }
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
+    // Most pages' `<main>` can be read as a stream, without a tree.
+    if let Some(page) = stream::main_page(text, selection) {
+        return Ok(page);
+    }
     // Parsing builds a node for every tag; when only `<main>` is read, most
     // of a documentation page (head, header, navigation, footer) need not be.
     let sliced = selection

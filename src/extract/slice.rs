@@ -10,7 +10,11 @@
 //! text of raw-text elements (script, style, textarea, title, …) is skipped up
 //! to their end tag, so a `<main>` inside a comment or a script does not
 //! count. It gives up on what it does not model: CDATA sections, `<template>`,
-//! `<plaintext>`, a script holding `<!--` (its escaped states), a `</main>`
+//! `<plaintext>`, `<frameset>`, a script holding `<!--` (its escaped states), SVG or MathML
+//! before the first title (whose own `<title>` this pass cannot tell apart),
+//! a `<main>` inside SVG or MathML (whose content has no raw text), a
+//! `<main>` while an element that changes how it is read (`<a>`, `<b>`,
+//! `<select>`, `<table>`, …) is open, a `</main>`
 //! without a `<main>`, anything left open at the end, and a title after the
 //! first `<main>`. On well-formed pages the parse of the smaller document
 //! gives the same title and the same content under `<main>` as the parse of
@@ -41,19 +45,24 @@ pub(super) fn main_document(html: &str) -> Option<String> {
 
 /// What [`scan`] found, as slices of the page.
 #[derive(Debug, Default)]
-struct Parts<'a> {
-    doctype: Option<&'a str>,
-    title: Option<&'a str>,
-    mains: Vec<&'a str>,
+pub(super) struct Parts<'a> {
+    pub(super) doctype: Option<&'a str>,
+    pub(super) title: Option<&'a str>,
+    pub(super) mains: Vec<&'a str>,
 }
 
-fn scan(html: &str) -> Option<Parts<'_>> {
+pub(super) fn scan(html: &str) -> Option<Parts<'_>> {
     let b = html.as_bytes();
     let mut parts = Parts::default();
     let mut depth = 0usize;
     let mut main_start = 0usize;
     let mut seen_tag = false;
     let mut seen_title = false;
+    // Open `<svg>` / `<math>` elements: their content is not HTML.
+    let mut foreign = 0usize;
+    // Elements outside the mains, opened and not yet closed, that the
+    // parser would carry into a `<main>` (see [`is_carried`]).
+    let mut carried = 0usize;
     let mut i = 0usize;
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let lt = i + off;
@@ -71,7 +80,14 @@ fn scan(html: &str) -> Option<Parts<'_>> {
         } else if next == Some(b'/') && rest.get(1).is_some_and(u8::is_ascii_alphabetic) {
             let (name, after) = tag_name(b, lt + 2);
             i = tag_end(b, after)?;
-            if name.eq_ignore_ascii_case(b"main") {
+            if is_foreign_root(name) {
+                foreign = foreign.saturating_sub(1);
+            } else if depth == 0 && foreign == 0 && is_carried(name) {
+                carried = carried.saturating_sub(1);
+            } else if name.eq_ignore_ascii_case(b"main") {
+                if foreign > 0 {
+                    return None;
+                }
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
                     parts.mains.push(&html[main_start..i]);
@@ -81,15 +97,35 @@ fn scan(html: &str) -> Option<Parts<'_>> {
             seen_tag = true;
             let (name, after) = tag_name(b, lt + 1);
             i = tag_end(b, after)?;
-            if name.eq_ignore_ascii_case(b"main") {
+            if foreign > 0 {
+                // An SVG or MathML `main` is still a `main` to the selector,
+                // and an integration point can hold an HTML one; neither
+                // has raw text.
+                if name.eq_ignore_ascii_case(b"main") {
+                    return None;
+                }
+                foreign += usize::from(is_foreign_root(name) && b[i - 2] != b'/');
+            } else if name.eq_ignore_ascii_case(b"main") {
                 if depth == 0 {
+                    if carried > 0 {
+                        return None;
+                    }
                     main_start = lt;
                 }
                 depth += 1;
             } else if name.eq_ignore_ascii_case(b"template")
                 || name.eq_ignore_ascii_case(b"plaintext")
+                || name.eq_ignore_ascii_case(b"frameset")
+                || (!seen_title
+                    && (name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math")))
             {
+                // Before the first title, an SVG or MathML `<title>` could be
+                // it, and this pass cannot tell one from the page's title.
                 return None;
+            } else if is_foreign_root(name) {
+                foreign += usize::from(b[i - 2] != b'/');
+            } else if depth == 0 && is_carried(name) {
+                carried += 1;
             } else if let Some(raw) = RAW_TEXT
                 .iter()
                 .find(|r| name.eq_ignore_ascii_case(r.as_bytes()))
@@ -112,6 +148,9 @@ fn scan(html: &str) -> Option<Parts<'_>> {
                 }
                 i = close_end;
             }
+        } else if next == Some(b'/') {
+            // `</>` is dropped; `</` and anything else opens a bogus comment.
+            i = lt + 2 + find(&b[lt + 2..], b">")? + 1;
         } else {
             i = lt + 1;
         }
@@ -119,17 +158,34 @@ fn scan(html: &str) -> Option<Parts<'_>> {
     (depth == 0 && !parts.mains.is_empty()).then_some(parts)
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Elements whose being open changes how the parser reads a `<main>`:
+/// formatting elements (reopened inside it, or an `<a>` that ends one
+/// inside it), `<button>` (a second one closes it, and the `<main>`),
+/// `<select>` and `<table>` (their own insertion modes), and the elements
+/// that set a formatting marker.
+fn is_carried(name: &[u8]) -> bool {
+    const CARRIED: &[&[u8]] = &[
+        b"a", b"b", b"big", b"code", b"em", b"font", b"i", b"nobr", b"s", b"small", b"strike",
+        b"strong", b"tt", b"u", b"button", b"select", b"table", b"object", b"applet", b"marquee",
+    ];
+    CARRIED.iter().any(|f| name.eq_ignore_ascii_case(f))
+}
+
+fn is_foreign_root(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math")
+}
+
+pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
+pub(super) fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
     hay.len() >= prefix.len() && hay[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 /// After `<!--` at `from`: the index after the comment's end (`-->`, `--!>`,
 /// or the abrupt `<!-->` / `<!--->`).
-fn comment_end(b: &[u8], from: usize) -> Option<usize> {
+pub(super) fn comment_end(b: &[u8], from: usize) -> Option<usize> {
     let rest = &b[from..];
     if rest.starts_with(b">") {
         return Some(from + 1);
@@ -152,7 +208,7 @@ fn comment_end(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The tag name starting at `from` and the index after it.
-fn tag_name(b: &[u8], from: usize) -> (&[u8], usize) {
+pub(super) fn tag_name(b: &[u8], from: usize) -> (&[u8], usize) {
     let len = b[from..]
         .iter()
         .position(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')
@@ -162,7 +218,7 @@ fn tag_name(b: &[u8], from: usize) -> (&[u8], usize) {
 
 /// The index after the `>` that ends a tag whose name ends at `from`:
 /// attribute values in quotes may hold `>`.
-fn tag_end(b: &[u8], from: usize) -> Option<usize> {
+pub(super) fn tag_end(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     // Whether the next value may start here (just after `=`).
     let mut value_next = false;
@@ -186,7 +242,7 @@ fn tag_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// For a raw-text element whose start tag ends at `from`: (start, end) of
 /// its end tag `</name` followed by white space, `/` or `>`.
-fn raw_text_end(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
+pub(super) fn raw_text_end(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
     let mut at = from;
     loop {
         at += find(&b[at..], b"</")?;
