@@ -265,7 +265,11 @@ pub fn content_hash(text: &str) -> String {
 /// UTF-8 (lossy), without a byte order mark.
 fn decode(body: &[u8]) -> Cow<'_, str> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    String::from_utf8_lossy(body)
+    // `from_utf8` checks valid text faster than the lossy decoder walks it.
+    match std::str::from_utf8(body) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(body),
+    }
 }
 
 /// UTF-16 text with a byte order mark, if the body is that.

@@ -1202,6 +1202,19 @@ fn numeric_ref(rest: &[u8]) -> Option<([Option<char>; 2], usize)> {
 
 /// The longest named reference that starts `rest`, as the tokenizer matches it.
 fn named_ref(rest: &[u8], in_attribute: bool) -> Option<([Option<char>; 2], usize)> {
+    // The common ones, whole with their `;`: no name continues past a `;`,
+    // so these are already the longest match.
+    for (name, c) in [
+        (&b"amp;"[..], '&'),
+        (b"lt;", '<'),
+        (b"gt;", '>'),
+        (b"quot;", '"'),
+        (b"nbsp;", '\u{a0}'),
+    ] {
+        if rest.starts_with(name) {
+            return Some(([Some(c), None], name.len()));
+        }
+    }
     let mut best = None;
     for k in 1..=rest.len() {
         if !rest[k - 1].is_ascii() {
