@@ -853,11 +853,11 @@ impl<'a> Stream<'a> {
         Some(())
     }
 
+    /// An end tag closes the nearest SVG element of its name and those
+    /// inside it; one that names none would reach the HTML around.
     fn foreign_end(&mut self, n: &str) -> Option<()> {
-        if self.foreign.last()? != n {
-            return None;
-        }
-        self.foreign.pop();
+        let at = self.foreign.iter().rposition(|f| f == n)?;
+        self.foreign.truncate(at);
         if self.foreign.is_empty() {
             self.pop(); // the <svg>
         }
@@ -1242,3 +1242,108 @@ fn named_ref(rest: &[u8], in_attribute: bool) -> Option<([Option<char>; 2], usiz
 #[cfg(test)]
 #[path = "stream_diff_tests.rs"]
 mod diff_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_and_walk;
+    use super::*;
+
+    fn page(main: &str) -> String {
+        format!(
+            "<!DOCTYPE html><html><head><title>T &amp; co</title></head><body><nav>n</nav>{main}</body></html>"
+        )
+    }
+
+    /// The stream reads it, and reads it as the full parse does.
+    fn streams(main: &str) -> Page {
+        let src = page(main);
+        let sel = Selection::default();
+        let fast = main_page(&src, &sel).unwrap_or_else(|| panic!("gave up on {main}"));
+        assert_eq!(Ok(&fast), parse_and_walk(&src, &sel).as_ref(), "{main}");
+        fast
+    }
+
+    #[test]
+    fn reads_what_documentation_pages_are_made_of() {
+        for main in [
+            // Paragraphs and list items without end tags; a heading closing a p.
+            "<main><p>One<p>Two<ul><li>a<li>b</ul><h2>H</h2></main>",
+            // Tables: implied tbody and tr, cells without end tags, whitespace.
+            "<main><table>\n <tr><th>Feature<th>Status\n <tr><td>Ads <b>Agent</b><td>Beta</table></main>",
+            "<main><table><thead><tr><td>a</td></tr></thead><tbody><tr><td>b<td>c</tbody></table></main>",
+            // A nested table inside a cell is flattened into it.
+            "<main><table><tr><td>x<table><tr><td>y</td></tr></table></td></tr></table></main>",
+            // Callouts, links, inline code, pre with its leading newline.
+            "<main><div class=\"alert alert-warning\" role=note>Only in <a href=/r>some regions</a>.</div><pre>\nline 1\nline 2</pre></main>",
+            // Skipped content: scripts holding markup, svg icons, hidden parts.
+            "<main><script>if (a < b) { x = '</div>'; }</script><svg><path d=M0/><title>icon</title></svg><p hidden>gone<p>kept</main>",
+            // Character references, legacy ones without a semicolon.
+            "<main><p>AT&amp;T &copy 2026 &#8212; &#x41; &nbsp;x &notit; &amp</main>",
+            // Definition lists and headings closing each other.
+            "<main><dl><dt>Term<dd>Def<dt>Term 2<dd>Def 2</dl><h3>a<h4>b</h4></main>",
+            "<MAIN CLASS=x><P>Upper case</P></MAIN>",
+            "<main>a\r\nb<pre>\r\nc\rd</pre></main>",
+        ] {
+            streams(main);
+        }
+    }
+
+    #[test]
+    fn reads_the_title_from_the_head() {
+        let page = streams("<main><p>x</main>");
+        assert_eq!(page.title.as_deref(), Some("T & co"));
+    }
+
+    #[test]
+    fn leaves_to_the_parser_what_it_does_not_model() {
+        for (why, main) in [
+            (
+                "formatting reopened",
+                "<main><p><b>bold<p>still bold</b></main>",
+            ),
+            ("a inside a", "<main><a href=1>x<a href=2>y</a></a></main>"),
+            (
+                "text in a table",
+                "<main><table>oops<tr><td>x</table></main>",
+            ),
+            ("stray end tag", "<main><p>x</span></main>"),
+            ("select", "<main><select><option>a</select></main>"),
+            ("form", "<main><form><input></form></main>"),
+            ("math", "<main><math><mi>x</mi></math></main>"),
+            ("svg breakout", "<main><svg><p>x</svg></main>"),
+            ("formatting left open", "<main><p><b>x</main>"),
+            (
+                "table after an open p",
+                "<main><p>x<table><tr><td>y</table></main>",
+            ),
+        ] {
+            let src = page(main);
+            assert_eq!(main_page(&src, &Selection::default()), None, "{why}");
+            // ... which the caller then parses in full.
+            assert!(super::super::extract_html(&src, &Selection::default()).is_ok());
+        }
+    }
+
+    #[test]
+    fn needs_a_main_only_selection_without_ignore() {
+        let src = page("<main><p>x</main>");
+        assert!(main_page(&src, &Selection::new("main", &[]).unwrap()).is_some());
+        assert!(main_page(&src, &Selection::new("article", &[]).unwrap()).is_none());
+        assert!(main_page(&src, &Selection::new("main", &["nav".into()]).unwrap()).is_none());
+    }
+
+    #[test]
+    fn decodes_character_references_as_the_tokenizer_does() {
+        for (raw, attr, want) in [
+            ("a &amp; b", false, "a & b"),
+            ("&copy2026", false, "\u{a9}2026"),
+            ("&copy2026", true, "&copy2026"),
+            ("&notit;", false, "\u{ac}it;"),
+            ("&#128;&#0;&#x110000;", false, "\u{20ac}\u{fffd}\u{fffd}"),
+            ("& &# &#x; &zz;", false, "& &# &#x; &zz;"),
+            ("&NotEqualTilde;", false, "\u{2242}\u{338}"),
+        ] {
+            assert_eq!(decode(raw, attr), want, "{raw}");
+        }
+    }
+}

@@ -1,8 +1,7 @@
 //! Differential tests: the streaming pass against the full parse.
 //!
 //! In: HTML documents — random ones shaped like documentation pages (built by
-//! [`any_doc`]), the HTML fixtures under `tests/fixtures/pages/`, and the
-//! pages under `/work/shared/fixtures/real` when that directory exists.
+//! [`any_doc`]) and the HTML fixtures under `tests/fixtures/pages/`.
 //!
 //! Out: a failure, naming the document and both pages, whenever
 //! [`main_page`] answers `Some(page)` and `page` is not exactly what
@@ -1249,38 +1248,24 @@ fn streaming_pass_accepts_most_clean_documents() {
     );
 }
 
-/// The HTML fixtures and, where present, the shared real pages agree too.
+/// The HTML fixtures agree too, and most of them are read by the stream.
 #[test]
-fn streaming_pass_agrees_on_fixture_and_real_pages() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
-    let real = Path::new("/work/shared/fixtures/real");
-    for (dir, exts, required) in [
-        (fixtures.as_path(), &["html"][..], true),
-        (real, &["html", "htm"][..], false),
-    ] {
-        if !required && !dir.is_dir() {
+fn streaming_pass_agrees_on_the_html_fixtures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+    let (mut pages, mut accepted) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "html") {
             continue;
         }
-        let (mut pages, mut accepted) = (0, 0);
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !path
-                .extension()
-                .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
-            {
-                continue;
-            }
-            // Real pages need not be UTF-8; read them as the extractor would.
-            let bytes = std::fs::read(&path).unwrap();
-            let html = String::from_utf8_lossy(&bytes);
-            pages += 1;
-            accepted +=
-                agree(&html).unwrap_or_else(|message| panic!("{}: {message}", path.display()));
-        }
-        eprintln!(
-            "{}: streaming pass accepted {accepted} of {} (page, selection) pairs",
-            dir.display(),
-            pages * SELECTIONS.len()
-        );
+        let html = std::fs::read_to_string(&path).unwrap();
+        pages += 1;
+        accepted += agree(&html).unwrap_or_else(|message| panic!("{}: {message}", path.display()));
     }
+    // 20 of 22 pairs when this was written.
+    assert!(
+        accepted * 4 >= pages * SELECTIONS.len() * 3,
+        "the streaming pass read only {accepted} of {} (page, selection) pairs",
+        pages * SELECTIONS.len()
+    );
 }
