@@ -15,7 +15,10 @@
 //!   select or `main`, with `ignore` selectors that look at nothing but the
 //!   element they match), [`slice`] first cuts the page down to its title
 //!   and `<main>` elements, so the parse skips head, navigation and footer;
-//!   the result is the same page.
+//!   the result is the same page. With no `ignore` selectors at all,
+//!   [`stream`] reads those `<main>` elements without building a tree —
+//!   a tokenizer and a model of the parser's tree rules driving the same
+//!   walk — and hands anything it does not model back to the parse.
 //! - Markdown (pulldown-cmark) maps to the same blocks; block quotes, GitHub and
 //!   Azure `[!NOTE]` markers, `**Note:**` paragraphs, Liquid `{% note %}` blocks
 //!   and MkDocs `!!!` admonitions become callouts; front matter gives the title.
