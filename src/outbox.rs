@@ -183,15 +183,18 @@ pub fn queue(
     }
 
     // Cleared findings: one short "resolved" notice per alert that was sent.
-    for a in store.all_open_alerts()? {
+    for open in store.open_alert_subjects()? {
         let still = live.iter().any(|s| {
-            s.subject_kind == a.subject_kind
-                && s.subject_id == a.subject_id
-                && s.finding.kind.as_str() == a.kind
+            s.subject_kind == open.subject_kind
+                && s.subject_id == open.subject_id
+                && s.finding.kind.as_str() == open.kind
         });
         if still {
             continue;
         }
+        let Some(a) = store.alert(open.id)? else {
+            continue;
+        };
         // A reminder is resolved together with its original.
         if a.payload.get("reminder_of").is_some_and(|v| !v.is_null()) {
             store.mark_resolved(a.id, now)?;

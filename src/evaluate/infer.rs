@@ -254,26 +254,26 @@ struct Layout {
 }
 
 static THIS_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\bthis (?:is (?:an? )?)?(?:[\w-]+ ){0,2}?(?:feature|product|service|api|page|article|documentation|capability|tool|offering|release|functionality|integration|program|preview|beta)s?\b",
     )
     .expect("valid regex")
 });
 
 static PARTIAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:some|certain|several|many|a few|one or more|parts? of)\b")
+    ascii_regex(r"(?i)^(?:some|certain|several|many|a few|one or more|parts? of)\b")
         .expect("valid regex")
 });
 
 static ANAPHORA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)^(?:(?:this|the) (?:feature|product|service|api|resource|capability|tool|dataset|integration|offering|program|role|model|release|version|endpoint|extension)s?\b|it(?:'s| is| was| has| will| can| remains)\b)",
     )
     .expect("valid regex")
 });
 
 static SECTION_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)^(?:regions?|supported regions|availability|available in|marketplaces?|countries|locations|status|stage|launch stage|release phase|eligibility|access)\s*:",
     )
     .expect("valid regex")
@@ -727,7 +727,9 @@ fn rule(value: Value, pattern: &str, kind: Kind) -> Rule {
     }
 }
 
-/// A regex whose classes, case folding and word boundaries are ASCII.
+/// A regex whose classes, case folding and word boundaries are ASCII (the
+/// built-in patterns are English; the only one that fails to build this way,
+/// because its `.` could match half a character, stays Unicode).
 ///
 /// Block text has its white space collapsed to ASCII spaces already
 /// (`extract`), so nothing the built-in rules look for is lost, and the
@@ -924,7 +926,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 
 /// A whole cell or short block that is just a status ("Beta", "Open beta", "GA").
 static BARE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)^(?:(?:status|stage|launch stage|release phase)\s*:\s*)?(?:(?P<q>open|public|closed|private|limited|technical)\s+)?(?P<s>beta|preview|experimental|deprecated|retired|discontinued|coming soon|announced|generally available|general availability)(?:\s+release)?$",
     )
     .expect("valid regex")
@@ -979,36 +981,38 @@ fn clean_edges(text: &str, s: usize, e: usize) -> bool {
 }
 
 static CLAUSE_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[,;:]|\bbut\b").expect("valid regex"));
+    LazyLock::new(|| ascii_regex(r"[,;:]|\bbut\b").expect("valid regex"));
 
 static GA_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:not|never|no|before|prior to|until|ahead of|toward|towards|path to|road to|for|once|when|after|if|whether|pending|expected|plans?|planned|targeted|targeting|aims?)\b|n't\b",
     )
     .expect("valid regex")
 });
 
 static FUTURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:will|shall|going to|to become)\b").expect("valid regex")
+    ascii_regex(r"(?i)\b(?:will|shall|going to|to become)\b").expect("valid regex")
 });
 
 static PRE_GA_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:no longer|not|out of|exit(?:ed|s)?|graduat(?:ed|es|ing) from|left|leaves|moved? out of|beyond)\s+(?:[\w-]+\s+){0,2}$",
     )
     .expect("valid regex")
 });
 
 static NOW_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bnow\s+(?:[\w-]+\s+)?$").expect("valid regex"));
+    LazyLock::new(|| ascii_regex(r"(?i)\bnow\s+(?:[\w-]+\s+)?$").expect("valid regex"));
 
 static SUPERSEDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:until (?:today|now|recently)|previously|formerly|used to|before today)\b")
-        .expect("valid regex")
+    ascii_regex(
+        r"(?i)\b(?:until (?:today|now|recently)|previously|formerly|used to|before today)\b",
+    )
+    .expect("valid regex")
 });
 
 static PAST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:was|were|had been|originally|initially|first|launched|released|introduced|debuted|shipped|announced the launch of)\b",
     )
     .expect("valid regex")
@@ -1016,7 +1020,7 @@ static PAST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Stage words joined as a list ("in beta, preview, or …"): a definition, not a statement.
 static ENUMERATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:alpha|beta|preview|experimental|ga|general availability|generally available)(?:\s*(?:,|/|\bor\b|\band\b)\s*(?:\w+\s+)?(?:alpha|beta|preview|experimental|ga|general availability|generally available)\b)+",
     )
     .expect("valid regex")
@@ -1099,7 +1103,7 @@ fn ga_attributive(text: &str, start: usize, end: usize) -> bool {
 }
 
 static NEGATION_BETWEEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:not|except|excluding|other than|unlike)\b|n't\b").expect("valid regex")
+    ascii_regex(r"(?i)\b(?:not|except|excluding|other than|unlike)\b|n't\b").expect("valid regex")
 });
 
 /// Byte spans of short quoted text (“…”, "…"): names and titles, not statements.
@@ -1570,14 +1574,14 @@ fn drop_overlaps(hits: &mut Vec<Hit>) {
 // Regions
 
 static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"\b(?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d\b",
     )
     .expect("valid regex")
 });
 
 static COUNTRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"\b(?:US|UK|GB|CA|MX|BR|DE|FR|IT|ES|NL|SE|PL|BE|TR|AE|SA|EG|IN|JP|AU|SG|IE|ZA|NZ|KR|CN|AT|CH|DK|NO|FI|PT|CO|CL|AR)\b",
     )
     .expect("valid regex")
@@ -1588,28 +1592,28 @@ static REGION_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static AVAILABILITY_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:regions?|supported regions|availability|available in|marketplaces?|supported marketplaces|countries|locations)$")
+    ascii_regex(r"(?i)^(?:regions?|supported regions|availability|available in|marketplaces?|supported marketplaces|countries|locations)$")
         .expect("valid regex")
 });
 
 static REGION_TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:available|availability|supported|support|supports|launch(?:es|ed)?|expand(?:s|ed)?|offered|enabled|only|limited to|live|rolled out|rolling out|(?:in|into) (?:open |closed |public |private |limited )?(?:beta|preview))\b",
     )
     .expect("valid regex")
 });
 
 static REGION_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:regions?|marketplaces?|countr(?:y|ies))\b").expect("valid regex")
+    ascii_regex(r"(?i)\b(?:regions?|marketplaces?|countr(?:y|ies))\b").expect("valid regex")
 });
 
 static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:not|isn't|aren't|unavailable|except|excluding|outside)\b")
+    ascii_regex(r"(?i)\b(?:not|isn't|aren't|unavailable|except|excluding|outside)\b")
         .expect("valid regex")
 });
 
 static GLOBAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    ascii_regex(
         r"(?i)\b(?:all (?:aws |supported )?regions|all marketplaces|all countries|globally|worldwide|available everywhere)\b",
     )
     .expect("valid regex")

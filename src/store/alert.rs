@@ -22,6 +22,15 @@ pub struct NewAlert<'a> {
     pub targets: &'a [String],
 }
 
+/// An unresolved alert's id, kind and subject ([`Store::open_alert_subjects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSubject {
+    pub id: i64,
+    pub kind: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+}
+
 /// A saved alert with its derived delivery state.
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertRow {
@@ -174,9 +183,23 @@ impl Store {
         Ok(out)
     }
 
-    /// Every unresolved alert.
-    pub fn all_open_alerts(&self) -> Result<Vec<AlertRow>> {
-        self.alerts_where("resolved_at IS NULL AND kind != 'resolved'", [])
+    /// What every unresolved alert is about, oldest first: enough to tell
+    /// which ones a cycle's findings still hold without reading (and
+    /// parsing) every payload; read the rest with [`Store::alert`].
+    pub fn open_alert_subjects(&self) -> Result<Vec<AlertSubject>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, subject_kind, subject_id FROM alert
+             WHERE resolved_at IS NULL AND kind != 'resolved' ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AlertSubject {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                subject_kind: r.get(2)?,
+                subject_id: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every alert, oldest first; with `pending_only`, those not yet sent everywhere.
