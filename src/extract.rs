@@ -551,6 +551,22 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The context inside a block element `name` met in this one.
+    fn inside(self, name: &str, callout: bool) -> Ctx {
+        let mut inner = self;
+        if let Some(level) = heading_level(name) {
+            inner.heading = Some(level);
+        }
+        if matches!(name, "li" | "dt" | "dd") {
+            inner.list_item = true;
+            inner.heading = None;
+        }
+        if callout {
+            inner.callout = true;
+        }
+        inner
+    }
+
     fn kind(self) -> BlockKind {
         if self.pre {
             BlockKind::Code
@@ -670,17 +686,7 @@ impl HtmlWalker<'_> {
                 b.boundary();
             }
             _ => {
-                let mut inner = ctx;
-                if let Some(level) = heading_level(name) {
-                    inner.heading = Some(level);
-                }
-                if name == "li" || name == "dt" || name == "dd" {
-                    inner.list_item = true;
-                    inner.heading = None;
-                }
-                if callout {
-                    inner.callout = true;
-                }
+                let inner = ctx.inside(name, callout);
                 if ctx.flat {
                     b.space();
                     self.walk_children(node, inner, b);

@@ -222,35 +222,12 @@ const CLOSES_P: &[&str] = &[
     "ul",
 ];
 
-/// End tags that close the element of that name if it is in scope.
-const BLOCK_END: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "button",
-    "center",
-    "details",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "header",
-    "hgroup",
-    "main",
-    "menu",
-    "nav",
-    "ol",
-    "pre",
-    "search",
-    "section",
-    "summary",
-    "ul",
-];
+/// End tags that close the element of that name if it is in scope: the
+/// blocks of [`CLOSES_P`] (not `p`, which has rules of its own), `button`
+/// and `pre`.
+fn closes_block(name: &str) -> bool {
+    (name != "p" && CLOSES_P.contains(&name)) || matches!(name, "button" | "pre")
+}
 
 /// Start tags the model leaves to the full parse.
 const NOT_MODELLED: &[&str] = &[
@@ -743,7 +720,7 @@ impl<'a> Stream<'a> {
             },
             Mode::Body => {}
         }
-        if BLOCK_END.contains(&n) || matches!(n, "dd" | "dt") {
+        if closes_block(n) || matches!(n, "dd" | "dt") {
             if !self.in_scope(|e| e == n, Scope::Default) {
                 return None;
             }
@@ -979,17 +956,7 @@ impl<'a> Stream<'a> {
                 (Role::Inline, ctx)
             }
             _ => {
-                let mut inner = ctx;
-                if let Some(level) = heading_level(name) {
-                    inner.heading = Some(level);
-                }
-                if matches!(name, "li" | "dt" | "dd") {
-                    inner.list_item = true;
-                    inner.heading = None;
-                }
-                if callout {
-                    inner.callout = true;
-                }
+                let inner = ctx.inside(name, callout);
                 if ctx.flat {
                     b.space();
                 } else {
