@@ -4,6 +4,15 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
+/// The Bravo Export page (generally available) with `build` in its footer.
+fn bravo_page(build: &str) -> String {
+    doc_page(
+        "Bravo Export",
+        "<p>Bravo Export is generally available.</p>",
+        build,
+    )
+}
+
 fn two_page_registry(server: &PageServer) -> String {
     let mut r = registry_head("timeout = \"5s\"");
     r += &capability(
@@ -34,14 +43,7 @@ fn baseline_then_conditional_then_one_change_with_its_diff() {
             "v1",
         ),
     );
-    server.html(
-        "/bravo",
-        &doc_page(
-            "Bravo Export",
-            "<p>Bravo Export is generally available.</p>",
-            "v1",
-        ),
-    );
+    server.html("/bravo", &bravo_page("v1"));
     let p = Project::new(&two_page_registry(&server));
 
     // First check: both pages are baselines, not changes.
@@ -84,14 +86,7 @@ fn baseline_then_conditional_then_one_change_with_its_diff() {
             "v1",
         ),
     );
-    server.html(
-        "/bravo",
-        &doc_page(
-            "Bravo Export",
-            "<p>Bravo Export is generally available.</p>",
-            "v2 build 9f3c",
-        ),
-    );
+    server.html("/bravo", &bravo_page("v2 build 9f3c"));
     let a = p.capwatch(&["check"]).success();
     let out = stdout(&a);
     assert!(out.contains("checked 2: 1 changed, 1 unchanged"), "{out}");
@@ -321,14 +316,7 @@ fn a_large_page_is_read_like_a_small_one() {
     );
     assert!(large.len() > 600 * 1024, "{} bytes", large.len());
     server.html("/alpha", &large);
-    server.html(
-        "/bravo",
-        &doc_page(
-            "Bravo Export",
-            "<p>Bravo Export is generally available.</p>",
-            "v1",
-        ),
-    );
+    server.html("/bravo", &bravo_page("v1"));
     let p = Project::new(&two_page_registry(&server));
     let out = stdout(&p.capwatch(&["check"]).success());
     assert!(
