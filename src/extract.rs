@@ -386,6 +386,15 @@ impl Builder {
         self.buf.push(c);
     }
 
+    /// `<br>`: a new block, or a space where blocks are flat or in code.
+    fn line_break(&mut self, ctx: Ctx) {
+        if ctx.flat || ctx.pre {
+            self.space();
+        } else {
+            self.flush(ctx.kind());
+        }
+    }
+
     fn space(&mut self) {
         if !self.buf.is_empty() {
             self.pending_space = true;
@@ -656,13 +665,7 @@ impl HtmlWalker<'_> {
         let name = el.name();
         let callout = is_callout(el);
         match name {
-            "br" => {
-                if ctx.flat || ctx.pre {
-                    b.space();
-                } else {
-                    b.flush(ctx.kind());
-                }
-            }
+            "br" => b.line_break(ctx),
             "a" => {
                 b.boundary();
                 b.start_link();
@@ -764,16 +767,16 @@ fn collapse_ws(s: &str) -> String {
 }
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
-    // Most pages' `<main>` can be read as a stream, without a tree.
-    if let Some(page) = stream::main_page(text, selection) {
-        return Ok(page);
-    }
     // Parsing builds a node for every tag; when only `<main>` is read, most
     // of a documentation page (head, header, navigation, footer) need not be.
-    let sliced = selection
-        .main_only
-        .then(|| slice::main_document(text))
-        .flatten();
+    let parts = selection.main_only.then(|| slice::scan(text)).flatten();
+    // Most pages' `<main>` can then be read as a stream, without a tree.
+    if let Some(parts) = &parts
+        && let Some(page) = stream::main_page(parts, selection)
+    {
+        return Ok(page);
+    }
+    let sliced = parts.as_ref().map(slice::main_document);
     parse_and_walk(sliced.as_deref().unwrap_or(text), selection)
 }
 
@@ -1843,10 +1846,7 @@ let y = 2;</code></pre>
             let (full, fast) = both_ways(TRICKY, sel);
             let full = full.unwrap();
             assert_eq!(Ok(&full), fast.as_ref(), "select {}", sel.select_source());
-            assert!(
-                slice::main_document(TRICKY).is_some(),
-                "the pre-pass was used"
-            );
+            assert!(slice::scan(TRICKY).is_some(), "the pre-pass was used");
         }
         let page = extract_html(TRICKY, &main).unwrap();
         assert_eq!(page.title.as_deref(), Some("Widget & Co docs"));
@@ -1904,7 +1904,7 @@ let y = 2;</code></pre>
             ("unterminated comment", "<body><main>a</main><!-- x"),
             ("unterminated tag", "<body><main>a</main><p class=\"x>"),
         ] {
-            assert_eq!(slice::main_document(src), None, "{why}");
+            assert!(slice::scan(src).is_none(), "{why}");
         }
         // Giving up falls back to the full parse: same pages as before.
         let sel = Selection::default();
@@ -1961,7 +1961,7 @@ let y = 2;</code></pre>
                 continue;
             }
             let src = std::fs::read_to_string(&path).unwrap();
-            used += usize::from(slice::main_document(&src).is_some());
+            used += usize::from(slice::scan(&src).is_some());
             for sel in [
                 Selection::default(),
                 Selection::new("main", &["nav".into()]).unwrap(),

@@ -5,7 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = capwatch::cli::Cli::parse();
     match capwatch::cli::run(cli) {
         Ok(code) => code,
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
 /// freed ones are kept. A fixed 128 KB threshold (glibc's starting value)
 /// gives them back: about 1 MB less peak RSS in a first check of 500 pages,
 /// for about 5 % more CPU (bench/README.md, third round).
-fn limit_malloc_arenas() {
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before
     // any other thread exists.

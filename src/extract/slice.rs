@@ -1,10 +1,11 @@
 //! A pre-pass over HTML that finds the `<main>` elements without building a
 //! tree, so the full parse can be given only what the selection reads.
 //!
-//! In: the page's text. Out: a smaller document — the doctype, the first
-//! `<title>` and the outermost `<main>` elements, byte for byte — or `None`
-//! whenever the pass cannot be sure it found them the way the HTML parser
-//! would (then the caller parses the whole page, as without this pass).
+//! In: the page's text. Out: its doctype, first `<title>` and outermost
+//! `<main>` elements, byte for byte ([`scan`]; [`main_document`] joins them
+//! into a smaller document), or `None` whenever the pass cannot be sure it
+//! found them the way the HTML parser would (then the caller parses the
+//! whole page, as without this pass).
 //!
 //! The pass reads tags only: comments, `<!…>` and `<?…>` are skipped, and the
 //! text of raw-text elements (script, style, textarea, title, …) is skipped up
@@ -26,11 +27,9 @@ const RAW_TEXT: &[&str] = &[
     "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript",
 ];
 
-/// The doctype, the first title and the outermost `<main>` elements of
-/// `html`, as one document; `None` when there is no `<main>` or the pass
-/// gave up.
-pub(super) fn main_document(html: &str) -> Option<String> {
-    let parts = scan(html)?;
+/// The doctype, the first title and the outermost `<main>` elements that
+/// [`scan`] found, as one document.
+pub(super) fn main_document(parts: &Parts<'_>) -> String {
     let mut doc = String::with_capacity(parts.mains.iter().map(|m| m.len()).sum::<usize>() + 256);
     doc.push_str(parts.doctype.unwrap_or(""));
     doc.push_str("<html><head>");
@@ -40,7 +39,7 @@ pub(super) fn main_document(html: &str) -> Option<String> {
         doc.push_str(m);
     }
     doc.push_str("</body></html>");
-    Some(doc)
+    doc
 }
 
 /// What [`scan`] found, as slices of the page.

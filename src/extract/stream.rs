@@ -1,12 +1,12 @@
 //! Streaming extraction of `<main>`: a page's blocks without building a tree.
 //!
-//! In: the page's text and a [`Selection`] that reads only `<main>` and has
-//! no `ignore` selectors. Out: `Some(page)` — the same [`Page`] the parse and
+//! In: what [`slice::scan`] found in a page (its title and `<main>`
+//! elements) and a [`Selection`] that reads only `<main>` and has no
+//! `ignore` selectors. Out: `Some(page)` — the same [`Page`] the parse and
 //! DOM walk of the parent module give — or `None` when the page holds
 //! something this pass does not model; the caller then parses in full.
 //!
-//! [`slice::scan`] finds the title and the `<main>` elements. A tokenizer
-//! reads each `<main>`, and a model of html5ever's tree-builder rules (the
+//! A tokenizer reads each `<main>`, and a model of html5ever's tree-builder rules (the
 //! stack of open elements, implied end tags, scopes, table modes) turns its
 //! tags into element starts and ends. Those drive the same [`Builder`], in
 //! the same order, as [`super::HtmlWalker`] does over the tree.
@@ -26,13 +26,13 @@ use crate::model::{BlockKind, Page};
 use markup5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 use std::borrow::Cow;
 
-/// The page as [`super::parse_and_walk`] gives it, read without building a
-/// tree; `None` when the page holds something this pass does not model.
-pub(super) fn main_page(html: &str, selection: &Selection) -> Option<Page> {
+/// The page whose title and `<main>` elements [`slice::scan`] found, as
+/// [`super::parse_and_walk`] gives it, read without building a tree; `None`
+/// when the page holds something this pass does not model.
+pub(super) fn main_page(parts: &slice::Parts<'_>, selection: &Selection) -> Option<Page> {
     if !selection.main_only || !selection.ignore.is_empty() {
         return None;
     }
-    let parts = slice::scan(html)?;
     // The default select reads the first `<main>`; `main` reads them all.
     let roots = if selection.first_match {
         &parts.mains[..1]
@@ -78,8 +78,9 @@ enum Found {
     Title(Option<String>),
 }
 
-/// The text of a `<title …>…</title>` slice as the tree holds it (`None`
-/// when empty), or `None` outside when the slice is not one.
+/// The text of a `<title …>…</title>` slice as the tree holds it (inner
+/// `None` when it is empty); outer `None` when the slice is not one this
+/// pass can read (unclosed, or holding NUL).
 fn title_text(raw: &str) -> Option<Option<String>> {
     let b = raw.as_bytes();
     if memchr::memchr(0, b).is_some() {
@@ -931,11 +932,7 @@ impl<'a> Stream<'a> {
         let b = self.out.last_mut().expect("the page builder");
         match name {
             "br" => {
-                if ctx.flat || ctx.pre {
-                    b.space();
-                } else {
-                    b.flush(ctx.kind());
-                }
+                b.line_break(ctx);
                 (Role::Nothing, ctx)
             }
             "a" => {
@@ -1206,6 +1203,12 @@ fn named_ref(rest: &[u8], in_attribute: bool) -> Option<([Option<char>; 2], usiz
     Some(([c(c1), c(c2)], len))
 }
 
+/// [`main_page`] of a whole page, as `extract` calls it (for tests).
+#[cfg(test)]
+fn read_page(html: &str, selection: &Selection) -> Option<Page> {
+    main_page(&slice::scan(html)?, selection)
+}
+
 #[cfg(test)]
 #[path = "stream_diff_tests.rs"]
 mod diff_tests;
@@ -1225,7 +1228,7 @@ mod tests {
     fn streams(main: &str) -> Page {
         let src = page(main);
         let sel = Selection::default();
-        let fast = main_page(&src, &sel).unwrap_or_else(|| panic!("gave up on {main}"));
+        let fast = read_page(&src, &sel).unwrap_or_else(|| panic!("gave up on {main}"));
         assert_eq!(Ok(&fast), parse_and_walk(&src, &sel).as_ref(), "{main}");
         fast
     }
@@ -1285,7 +1288,7 @@ mod tests {
             ),
         ] {
             let src = page(main);
-            assert_eq!(main_page(&src, &Selection::default()), None, "{why}");
+            assert_eq!(read_page(&src, &Selection::default()), None, "{why}");
             // ... which the caller then parses in full.
             assert!(super::super::extract_html(&src, &Selection::default()).is_ok());
         }
@@ -1294,9 +1297,9 @@ mod tests {
     #[test]
     fn needs_a_main_only_selection_without_ignore() {
         let src = page("<main><p>x</main>");
-        assert!(main_page(&src, &Selection::new("main", &[]).unwrap()).is_some());
-        assert!(main_page(&src, &Selection::new("article", &[]).unwrap()).is_none());
-        assert!(main_page(&src, &Selection::new("main", &["nav".into()]).unwrap()).is_none());
+        assert!(read_page(&src, &Selection::new("main", &[]).unwrap()).is_some());
+        assert!(read_page(&src, &Selection::new("article", &[]).unwrap()).is_none());
+        assert!(read_page(&src, &Selection::new("main", &["nav".into()]).unwrap()).is_none());
     }
 
     #[test]
