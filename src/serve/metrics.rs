@@ -1,6 +1,8 @@
-//! `/metrics` (Prometheus text exposition 0.0.4) and `/healthz`. Counters
-//! are counted from the store's rows, so they survive restarts and agree
-//! with what `capwatch` shows; gauges come from evaluating now.
+//! `/metrics` (Prometheus text exposition 0.0.4, written by prometheus-client)
+//! and `/healthz`. Counters are counted from the store's rows, so they
+//! survive restarts and agree with what `capwatch` shows; gauges come from
+//! evaluating now. Each scrape fills a fresh registry: nothing is kept in
+//! memory between requests.
 
 use super::{Error, ServeState};
 use crate::evaluate::{FindingKind, State as FreshState};
@@ -10,7 +12,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use std::fmt::Write;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 
 /// Histogram bounds for fetch durations, in milliseconds.
 const BUCKETS_MS: [i64; 10] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
@@ -28,14 +34,62 @@ const OUTCOMES: [&str; 9] = [
     "no_match",
 ];
 
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+const FRESH_STATES: [FreshState; 3] = [FreshState::Fresh, FreshState::DueSoon, FreshState::Expired];
+
+/// One labelled sample per value, in the order given (prometheus-client's
+/// `Family` is a hash map, so its order would change from scrape to scrape).
+#[derive(Debug)]
+struct Labelled<M>(Vec<([(&'static str, String); 1], M)>);
+
+impl<M> Labelled<M> {
+    fn new(label: &'static str, samples: impl IntoIterator<Item = (String, M)>) -> Self {
+        Labelled(
+            samples
+                .into_iter()
+                .map(|(v, m)| ([(label, v)], m))
+                .collect(),
+        )
+    }
 }
 
-fn head(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+impl<M: EncodeMetric + TypedMetric> EncodeMetric for Labelled<M> {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, m) in &self.0 {
+            m.encode(encoder.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+}
+
+/// A histogram whose buckets were counted by the store, not observed here.
+#[derive(Debug)]
+struct StoredHistogram {
+    sum: f64,
+    count: u64,
+    /// (upper bound, checks in this bucket alone); the encoder accumulates.
+    buckets: Vec<(f64, u64)>,
+}
+
+impl EncodeMetric for StoredHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_histogram::<NoLabelSet>(self.sum, self.count, &self.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+fn counter(n: i64) -> ConstCounter {
+    ConstCounter::new(n.max(0) as u64)
+}
+
+fn gauge(n: usize) -> ConstGauge {
+    ConstGauge::new(n as i64)
 }
 
 /// `GET /metrics`.
@@ -43,14 +97,9 @@ pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
     let result = state
         .read(|store, reg| {
             let now = Timestamp::now();
-            let mut out = String::with_capacity(4096);
+            // Counters are named without `_total`: the encoder appends it.
+            let mut r = Registry::default();
 
-            head(
-                &mut out,
-                "capwatch_checks_total",
-                "counter",
-                "Checks of sources, by outcome.",
-            );
             let summary = store.check_summary(&BUCKETS_MS)?;
             let mut outcomes = summary.by_outcome;
             for o in OUTCOMES {
@@ -59,141 +108,122 @@ pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
                 }
             }
             outcomes.sort();
-            for (k, n) in &outcomes {
-                let _ = writeln!(out, "capwatch_checks_total{{outcome=\"{}\"}} {n}", label(k));
-            }
-
-            head(
-                &mut out,
-                "capwatch_fetch_duration_seconds",
-                "histogram",
-                "Time each check took to fetch and read its page.",
+            r.register(
+                "capwatch_checks",
+                "Checks of sources, by outcome",
+                Labelled::new(
+                    "outcome",
+                    outcomes.into_iter().map(|(k, n)| (k, counter(n))),
+                ),
             );
+
             let h = summary.durations;
-            for (bound, n) in BUCKETS_MS.iter().zip(&h.cumulative) {
-                let _ = writeln!(
-                    out,
-                    "capwatch_fetch_duration_seconds_bucket{{le=\"{}\"}} {n}",
-                    *bound as f64 / 1000.0
-                );
-            }
-            let _ = writeln!(
-                out,
-                "capwatch_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
-                 capwatch_fetch_duration_seconds_sum {}\ncapwatch_fetch_duration_seconds_count {}",
-                h.count,
-                h.sum_ms as f64 / 1000.0,
-                h.count
+            let mut below = 0;
+            let buckets = BUCKETS_MS
+                .iter()
+                .zip(&h.cumulative)
+                .map(|(bound, n)| {
+                    let in_bucket = (n - below).max(0) as u64;
+                    below = *n;
+                    (*bound as f64 / 1000.0, in_bucket)
+                })
+                .collect();
+            r.register(
+                "capwatch_fetch_duration_seconds",
+                "Time each check took to fetch and read its page",
+                StoredHistogram {
+                    sum: h.sum_ms as f64 / 1000.0,
+                    count: h.count.max(0) as u64,
+                    buckets,
+                },
             );
 
-            head(
-                &mut out,
-                "capwatch_pages_changed_total",
-                "counter",
-                "Changes found between two versions of a page.",
+            r.register(
+                "capwatch_pages_changed",
+                "Changes found between two versions of a page",
+                counter(store.count_rows(CountedTable::Change)?),
             );
-            let _ = writeln!(
-                out,
-                "capwatch_pages_changed_total {}",
-                store.count_rows(CountedTable::Change)?
+            r.register(
+                "capwatch_snapshots",
+                "Distinct page versions stored",
+                counter(store.count_rows(CountedTable::Snapshot)?),
             );
-            head(
-                &mut out,
-                "capwatch_snapshots_total",
-                "counter",
-                "Distinct page versions stored.",
-            );
-            let _ = writeln!(
-                out,
-                "capwatch_snapshots_total {}",
-                store.count_rows(CountedTable::Snapshot)?
-            );
-            head(
-                &mut out,
-                "capwatch_reviews_total",
-                "counter",
-                "Reviews recorded.",
-            );
-            let _ = writeln!(
-                out,
-                "capwatch_reviews_total {}",
-                store.count_rows(CountedTable::Review)?
+            r.register(
+                "capwatch_reviews",
+                "Reviews recorded",
+                counter(store.count_rows(CountedTable::Review)?),
             );
 
-            head(
-                &mut out,
-                "capwatch_alerts",
-                "gauge",
-                "Alerts in the outbox, by delivery state.",
-            );
             let alerts = store.alert_state_counts()?;
-            for st in ["pending", "sent", "failed", "withdrawn"] {
-                let n = alerts
-                    .iter()
-                    .find(|(k, _)| k == st)
-                    .map(|(_, n)| *n)
-                    .unwrap_or(0);
-                let _ = writeln!(out, "capwatch_alerts{{state=\"{st}\"}} {n}");
-            }
+            r.register(
+                "capwatch_alerts",
+                "Alerts in the outbox, by delivery state",
+                Labelled::new(
+                    "state",
+                    ["pending", "sent", "failed", "withdrawn"].map(|st| {
+                        let n = alerts.iter().find(|(k, _)| k == st).map_or(0, |(_, n)| *n);
+                        (st.to_string(), ConstGauge::new(n))
+                    }),
+                ),
+            );
 
             let (guides, caps) = pipeline::assess_all(store, reg, now)?;
-            head(
-                &mut out,
+            r.register(
                 "capwatch_capabilities",
-                "gauge",
-                "Capabilities by freshness state.",
+                "Capabilities by freshness state",
+                Labelled::new(
+                    "state",
+                    FRESH_STATES.map(|st| {
+                        let n = caps.iter().filter(|c| c.freshness.state == st).count();
+                        (st.to_string(), gauge(n))
+                    }),
+                ),
             );
-            for st in [FreshState::Fresh, FreshState::DueSoon, FreshState::Expired] {
-                let n = caps.iter().filter(|c| c.freshness.state == st).count();
-                let _ = writeln!(out, "capwatch_capabilities{{state=\"{st}\"}} {n}");
-            }
-            head(
-                &mut out,
+            r.register(
                 "capwatch_capabilities_flagged",
-                "gauge",
-                "Capabilities carrying each flag.",
+                "Capabilities carrying each flag",
+                Labelled::new(
+                    "flag",
+                    FindingKind::ALL.map(|k| {
+                        let n = caps.iter().filter(|c| c.flags.contains(&k)).count();
+                        (k.to_string(), gauge(n))
+                    }),
+                ),
             );
-            for k in FindingKind::ALL {
-                let n = caps.iter().filter(|c| c.flags.contains(&k)).count();
-                let _ = writeln!(out, "capwatch_capabilities_flagged{{flag=\"{k}\"}} {n}");
-            }
-            head(
-                &mut out,
+            r.register(
                 "capwatch_guides",
-                "gauge",
-                "Guides by freshness state.",
+                "Guides by freshness state",
+                Labelled::new(
+                    "state",
+                    FRESH_STATES.map(|st| {
+                        let n = guides.iter().filter(|g| g.freshness.state == st).count();
+                        (st.to_string(), gauge(n))
+                    }),
+                ),
             );
-            for st in [FreshState::Fresh, FreshState::DueSoon, FreshState::Expired] {
-                let n = guides.iter().filter(|g| g.freshness.state == st).count();
-                let _ = writeln!(out, "capwatch_guides{{state=\"{st}\"}} {n}");
-            }
-            head(
-                &mut out,
+            r.register(
                 "capwatch_sources",
-                "gauge",
-                "Sources in the registry.",
-            );
-            let _ = writeln!(out, "capwatch_sources {}", reg.sources().count());
-            head(
-                &mut out,
-                "capwatch_last_check_timestamp_seconds",
-                "gauge",
-                "When the latest check ran (Unix time).",
+                "Sources in the registry",
+                gauge(reg.sources().count()),
             );
             let last = store
                 .last_check_at()?
-                .map(|t| t.as_millisecond() as f64 / 1000.0)
-                .unwrap_or(0.0);
-            let _ = writeln!(out, "capwatch_last_check_timestamp_seconds {last}");
+                .map_or(0.0, |t| t.as_millisecond() as f64 / 1000.0);
+            r.register(
+                "capwatch_last_check_timestamp_seconds",
+                "When the latest check ran (Unix time)",
+                ConstGauge::new(last),
+            );
+
+            let mut out = String::with_capacity(4096);
+            prometheus_text::encode(&mut out, &r)
+                .map_err(|e| Error::internal(format!("encoding the metrics failed: {e}")))?;
             Ok(out)
         })
         .await;
     match result {
         Ok(body) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
+            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
             body,
         )
             .into_response(),
