@@ -1,18 +1,20 @@
 //! Atom 1.0 feeds (`/feed.atom`, `/guides/{id}/feed.atom`): page changes,
-//! observed status moves and alerts, newest first. Titles are `type="text"`
-//! (XML-escaped once); contents are `type="html"`: the HTML is built with
-//! every untrusted string escaped, then the whole HTML is XML-escaped again.
+//! observed status moves and alerts, newest first, written by
+//! atom_syndication. Titles are text (XML-escaped once by the writer);
+//! contents are `type="html"`: maud builds the HTML with every untrusted
+//! string escaped, then the writer XML-escapes the whole HTML again.
 
-use super::html::{esc, seg};
+use super::html::seg;
 use super::{Error, PageError, ServeState, base_url};
 use crate::config::Registry;
-use crate::report::{excerpt, rfc3339};
+use crate::report::excerpt;
 use crate::store::Store;
+use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use std::fmt::Write;
+use maud::{Markup, html};
 
 /// Entries of each kind in one feed.
 const PER_KIND: usize = 50;
@@ -20,15 +22,6 @@ const PER_KIND: usize = 50;
 const WITH_DIFF: usize = 10;
 /// Changed lines shown in a diff excerpt.
 const DIFF_EXCERPT_LINES: usize = 30;
-
-struct Entry {
-    id: String,
-    title: String,
-    updated: Timestamp,
-    link: String,
-    category: &'static str,
-    html: String,
-}
 
 /// `GET /feed.atom`.
 pub(super) async fn all(
@@ -60,6 +53,59 @@ pub(super) async fn guide(
         })
         .await?;
     Ok(atom(xml))
+}
+
+/// Characters XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF) dropped,
+/// so a feed stays well-formed whatever a page contained: the writer escapes
+/// markup but passes these through.
+fn xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
+        })
+        .collect()
+}
+
+/// An Atom date: the instant in UTC, to the millisecond.
+fn when(t: Timestamp) -> FixedDateTime {
+    chrono::DateTime::from_timestamp_millis(t.as_millisecond())
+        .unwrap_or_default()
+        .fixed_offset()
+}
+
+fn link(href: String, rel: &str, mime_type: &str) -> Link {
+    Link {
+        href,
+        rel: rel.to_string(),
+        mime_type: Some(mime_type.to_string()),
+        ..Default::default()
+    }
+}
+
+fn entry(
+    id: String,
+    title: &str,
+    updated: Timestamp,
+    href: String,
+    category: &str,
+    content: Markup,
+) -> Entry {
+    Entry {
+        id,
+        title: xml_chars(title).into(),
+        updated: when(updated),
+        links: vec![link(href, "alternate", "text/html")],
+        categories: vec![Category {
+            term: category.to_string(),
+            ..Default::default()
+        }],
+        content: Some(Content {
+            value: Some(xml_chars(&content.into_string())),
+            content_type: Some("html".to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn atom(xml: String) -> Response {
@@ -101,75 +147,61 @@ fn feed(
     {
         let cap = reg.source(&c.source_id).map(|s| s.capability.clone());
         let name = cap.as_deref().map(cap_name).unwrap_or_default();
-        let link = format!("{base}/changes/{}", c.id);
-        let mut html = format!(
-            "<p>{} ({}) changed from snapshot {} to {}: +{} −{} lines. <a href=\"{}\">See the diff</a>.</p>",
-            esc(&c.source_id),
-            esc(&name),
-            c.from.seq,
-            c.to.seq,
-            c.added,
-            c.removed,
-            esc(&link)
-        );
+        let href = format!("{base}/changes/{}", c.id);
+        let mut changed = Vec::new();
         if i < WITH_DIFF {
             let old = store.content(&c.from.hash)?;
             let new = store.content(&c.to.hash)?;
-            let changed: Vec<String> = crate::diff::lines(&old, &new)
+            changed = crate::diff::lines(&old, &new)
                 .into_iter()
                 .filter(|l| l.tag == "+" || l.tag == "-")
                 .take(DIFF_EXCERPT_LINES)
                 .map(|l| format!("{} {}", l.tag, excerpt(&l.text, 300)))
                 .collect();
-            if !changed.is_empty() {
-                let _ = write!(html, "<pre>{}</pre>", esc(&changed.join("\n")));
-            }
         }
-        entries.push(Entry {
-            id: format!("urn:capwatch:change:{}", c.id),
-            title: format!(
-                "{name}: {} changed (snapshot {} → {})",
-                c.source_id, c.from.seq, c.to.seq
-            ),
-            updated: c.at,
-            link,
-            category: "change",
-            html,
-        });
+        let content = html! {
+            p {
+                (c.source_id) " (" (name) ") changed from snapshot " (c.from.seq) " to "
+                (c.to.seq) ": +" (c.added) " −" (c.removed) " lines. "
+                a href=(href) { "See the diff" } "."
+            }
+            @if !changed.is_empty() { pre { (changed.join("\n")) } }
+        };
+        let title = format!(
+            "{name}: {} changed (snapshot {} → {})",
+            c.source_id, c.from.seq, c.to.seq
+        );
+        entries.push(entry(
+            format!("urn:capwatch:change:{}", c.id),
+            &title,
+            c.at,
+            href,
+            "change",
+            content,
+        ));
     }
 
     for o in store.recent_observations(&cap_ids, PER_KIND)? {
         let name = cap_name(&o.capability_id);
-        let link = format!("{base}/capabilities/{}", seg(&o.capability_id));
-        let mut html = format!(
-            "<p>{} now says {} is <b>{}</b> (access {}, regions {}).</p>",
-            esc(&o.source_id),
-            esc(&name),
-            esc(o.status.stage.as_str()),
-            esc(o.status.access.as_str()),
-            esc(&o.status.regions.to_string())
-        );
-        for e in &o.evidence {
-            let _ = write!(
-                html,
-                "<blockquote>“{}”</blockquote><p>{} = {} ({})</p>",
-                esc(&e.quote),
-                esc(&e.dimension),
-                esc(&e.value),
-                esc(&e.rule)
-            );
-        }
-        for n in &o.notes {
-            let _ = write!(html, "<p>Note: {}</p>", esc(n));
-        }
-        entries.push(Entry {
-            id: format!("urn:capwatch:observation:{}", o.id),
-            title: format!("{name}: {} now says {}", o.source_id, o.status),
-            updated: o.at,
-            link,
-            category: "observation",
-            html,
-        });
+        let content = html! {
+            p {
+                (o.source_id) " now says " (name) " is " b { (o.status.stage.as_str()) }
+                " (access " (o.status.access.as_str()) ", regions " (o.status.regions) ")."
+            }
+            @for e in &o.evidence {
+                blockquote { "“" (e.quote) "”" }
+                p { (e.dimension) " = " (e.value) " (" (e.rule) ")" }
+            }
+            @for n in &o.notes { p { "Note: " (n) } }
+        };
+        entries.push(entry(
+            format!("urn:capwatch:observation:{}", o.id),
+            &format!("{name}: {} now says {}", o.source_id, o.status),
+            o.at,
+            format!("{base}/capabilities/{}", seg(&o.capability_id)),
+            "observation",
+            content,
+        ));
     }
 
     for a in store.recent_alerts(guide, PER_KIND)? {
@@ -177,35 +209,30 @@ fn feed(
             .payload
             .get("summary")
             .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let link = if a.subject_kind == "capability" {
-            format!("{base}/capabilities/{}", seg(&a.subject_id))
+            .unwrap_or_default();
+        let (href, subject) = if a.subject_kind == "capability" {
+            (
+                format!("{base}/capabilities/{}", seg(&a.subject_id)),
+                cap_name(&a.subject_id),
+            )
         } else {
-            format!("{base}/#guide-{}", seg(&a.guide_id))
+            (
+                format!("{base}/#guide-{}", seg(&a.guide_id)),
+                format!("guide {}", a.subject_id),
+            )
         };
-        let subject = if a.subject_kind == "capability" {
-            cap_name(&a.subject_id)
-        } else {
-            format!("guide {}", a.subject_id)
-        };
-        entries.push(Entry {
-            id: format!("urn:capwatch:alert:{}", a.id),
-            title: format!("{}: {subject} — {}", a.kind, excerpt(&summary, 120)),
-            updated: a.created_at,
-            link,
-            category: "alert",
-            html: format!(
-                "<p><b>{}</b> for {}: {}</p>",
-                esc(&a.kind),
-                esc(&subject),
-                esc(&summary)
-            ),
-        });
+        entries.push(entry(
+            format!("urn:capwatch:alert:{}", a.id),
+            &format!("{}: {subject} — {}", a.kind, excerpt(summary, 120)),
+            a.created_at,
+            href,
+            "alert",
+            html! { p { b { (a.kind) } " for " (subject) ": " (summary) } },
+        ));
     }
 
     entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
-    let (feed_id, title, self_path) = match guide {
+    let (id, title, self_path) = match guide {
         None => (
             "urn:capwatch:feed".to_string(),
             "capwatch: page changes, status moves and alerts".to_string(),
@@ -220,35 +247,64 @@ fn feed(
             format!("/guides/{}/feed.atom", seg(g)),
         ),
     };
-    let updated = entries.first().map(|e| e.updated).unwrap_or(now);
-    let mut x = String::with_capacity(8192 + entries.len() * 1024);
-    let _ = write!(
-        x,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
-         <id>{}</id>\n<title type=\"text\">{}</title>\n<updated>{}</updated>\n\
-         <author><name>capwatch</name></author>\n<generator>capwatch</generator>\n\
-         <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n\
-         <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
-        esc(&feed_id),
-        esc(&title),
-        rfc3339(updated),
-        esc(&format!("{base}{self_path}")),
-        esc(&format!("{base}/"))
-    );
-    for e in &entries {
-        let _ = write!(
-            x,
-            "<entry>\n <id>{}</id>\n <title type=\"text\">{}</title>\n <updated>{}</updated>\n \
-             <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n <category term=\"{}\"/>\n \
-             <content type=\"html\">{}</content>\n</entry>\n",
-            esc(&e.id),
-            esc(&e.title),
-            rfc3339(e.updated),
-            esc(&e.link),
-            e.category,
-            esc(&e.html)
+    let feed = Feed {
+        id,
+        title: xml_chars(&title).into(),
+        updated: entries.first().map_or_else(|| when(now), |e| e.updated),
+        authors: vec![Person {
+            name: "capwatch".to_string(),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "capwatch".to_string(),
+            ..Default::default()
+        }),
+        links: vec![
+            link(format!("{base}{self_path}"), "self", "application/atom+xml"),
+            link(format!("{base}/"), "alternate", "text/html"),
+        ],
+        entries,
+        ..Default::default()
+    };
+    let xml = feed
+        .write_to(Vec::new())
+        .map_err(|e| Error::internal(format!("writing the feed failed: {e}")))?;
+    String::from_utf8(xml).map_err(|e| Error::internal(format!("the feed is not UTF-8: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        assert_eq!(
+            xml_chars("a\u{1}b\u{b}\u{fffe}\tc\r\n\u{ffff}é"),
+            "ab\tc\r\né"
+        );
+        let e = entry(
+            "urn:x".into(),
+            "t\u{0}<b>",
+            Timestamp::UNIX_EPOCH,
+            "http://h/".into(),
+            "change",
+            html! { p { "x\u{7}<y>" } },
+        );
+        let xml = Feed {
+            entries: vec![e],
+            ..Default::default()
+        }
+        .write_to(Vec::new())
+        .unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains("<title>t&lt;b&gt;</title>"), "{xml}");
+        assert!(
+            xml.contains("&lt;p&gt;x&amp;lt;y&amp;gt;&lt;/p&gt;"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<updated>1970-01-01T00:00:00+00:00</updated>"),
+            "{xml}"
         );
     }
-    x.push_str("</feed>\n");
-    Ok(x)
 }
