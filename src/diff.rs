@@ -28,9 +28,10 @@ pub fn unified(old: &str, new: &str, old_header: &str, new_header: &str) -> Stri
 }
 
 /// One line of a diff, for renderers that style lines themselves.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DiffLine {
     /// `"+"`, `"-"` or `" "`; `"@"` for a hunk header.
+    #[schema(value_type = String, pattern = "^[-+ @]$")]
     pub tag: &'static str,
     pub text: String,
 }

@@ -3,11 +3,15 @@
 //! HTTP surface so both answer the same way.
 
 use crate::config::Registry;
-use crate::evaluate::Assessment;
-use crate::model::Outcome;
-use crate::store::{Store, StoreError};
+use crate::evaluate::{Assessment, Finding, FindingKind, State as FreshState};
+use crate::model::{Access, Dimension, Outcome, Regions, Stage, Status};
+use crate::store::{Store, StoreError, StoredEvidence};
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A time as RFC 3339 with milliseconds, UTC.
 pub fn rfc3339(t: Timestamp) -> String {
@@ -40,37 +44,162 @@ pub fn parse_time(s: &str, end_of_day: bool) -> Result<Timestamp, String> {
     ))
 }
 
-/// One status row for machines (the DESIGN contract plus extras).
-pub fn status_json(a: &Assessment) -> Value {
-    let evidence: Vec<Value> = a
-        .observed
-        .evidence
-        .iter()
-        .map(|e| {
-            json!({"source": e.source, "url": e.url, "quote": e.quote, "dimension": e.dimension, "value": e.value, "rule": e.rule})
-        })
-        .collect();
-    json!({
-        "id": a.id,
-        "name": a.name,
-        "guide": a.guide,
-        "claim": a.claim,
-        "observed": {
-            "stage": a.observed.stage,
-            "access": a.observed.access,
-            "regions": a.observed.regions,
-            "evidence": evidence,
-            "notes": a.observed.notes,
+/// One status row for machines (the DESIGN contract plus extras): what
+/// `status --json` prints and `GET /api/v1/capabilities` answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusRow {
+    pub id: String,
+    pub name: String,
+    pub guide: String,
+    pub claim: Status,
+    pub observed: ObservedRow,
+    /// The dimensions on which the observed status is known and differs from the claim.
+    pub drift: Vec<Dimension>,
+    /// The latest of the registry's date, the guide page's and the latest review.
+    #[schema(format = Date, required = true)]
+    pub validated_on: Option<String>,
+    #[schema(format = Date, required = true)]
+    pub expires_on: Option<String>,
+    /// Days until `expires_on`; negative when overdue.
+    pub days_left: Option<i64>,
+    pub state: FreshState,
+    pub flags: Vec<FindingKind>,
+    pub findings: Vec<FindingRow>,
+    pub last_review: Option<LastReview>,
+}
+
+/// The observed status, combined across a capability's sources.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ObservedRow {
+    pub stage: Stage,
+    pub access: Access,
+    pub regions: Regions,
+    pub evidence: Vec<EvidenceRow>,
+    pub notes: Vec<String>,
+}
+
+/// One quoted sentence behind an observed status.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EvidenceRow {
+    pub source: String,
+    pub url: String,
+    /// The sentence from the page; untrusted text.
+    pub quote: String,
+    /// `stage`, `access` or `regions`.
+    pub dimension: String,
+    pub value: String,
+    pub rule: String,
+}
+
+/// Something wrong now that needs a person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FindingRow {
+    pub kind: FindingKind,
+    /// What caused it (the expiry date, the snapshot ids, the drifting values…).
+    pub cause: String,
+    pub summary: String,
+    /// Silenced by an active snooze.
+    pub snoozed: bool,
+}
+
+/// The latest review that applies to a capability.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LastReview {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub by: String,
+    pub note: Option<String>,
+}
+
+impl FindingRow {
+    pub fn new(f: &Finding) -> Self {
+        FindingRow {
+            kind: f.kind,
+            cause: f.cause.clone(),
+            summary: f.summary.clone(),
+            snoozed: f.snoozed,
+        }
+    }
+}
+
+/// The status row of an assessment.
+pub fn status_row(a: &Assessment) -> StatusRow {
+    let o = &a.observed;
+    let f = &a.freshness;
+    StatusRow {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        guide: a.guide.clone(),
+        claim: a.claim.clone(),
+        observed: ObservedRow {
+            stage: o.stage,
+            access: o.access,
+            regions: o.regions.clone(),
+            evidence: o
+                .evidence
+                .iter()
+                .map(|e| EvidenceRow {
+                    source: e.source.clone(),
+                    url: e.url.clone(),
+                    quote: e.quote.clone(),
+                    dimension: e.dimension.clone(),
+                    value: e.value.clone(),
+                    rule: e.rule.clone(),
+                })
+                .collect(),
+            notes: o.notes.clone(),
         },
-        "drift": a.drift,
-        "validated_on": a.freshness.validated_on.map(|d| d.to_string()),
-        "expires_on": a.freshness.expires_on.map(|d| d.to_string()),
-        "days_left": a.freshness.days_left,
-        "state": a.freshness.state,
-        "flags": a.flags,
-        "findings": a.findings,
-        "last_review": a.last_review,
-    })
+        drift: a.drift.clone(),
+        validated_on: f.validated_on.map(|d| d.to_string()),
+        expires_on: f.expires_on.map(|d| d.to_string()),
+        days_left: f.days_left,
+        state: f.state,
+        flags: a.flags.clone(),
+        findings: a.findings.iter().map(FindingRow::new).collect(),
+        last_review: a.last_review.as_ref().map(|r| LastReview {
+            at: r.at,
+            by: r.by.clone(),
+            note: r.note.clone(),
+        }),
+    }
+}
+
+/// [`status_row`] as JSON.
+pub fn status_json(a: &Assessment) -> Value {
+    serde_json::to_value(status_row(a)).unwrap_or_default()
+}
+
+/// The OpenAPI schemas of evaluation's enums, from their own names (`ALL`,
+/// `as_str`), so a new variant cannot be left out of the document.
+fn string_enum(names: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .into()
+}
+
+impl PartialSchema for FindingKind {
+    fn schema() -> RefOr<Schema> {
+        string_enum(FindingKind::ALL.map(FindingKind::as_str))
+    }
+}
+
+impl ToSchema for FindingKind {}
+
+impl PartialSchema for FreshState {
+    fn schema() -> RefOr<Schema> {
+        // Exhaustive: a new state fails to compile here until it is listed.
+        let listed = |s: FreshState| match s {
+            FreshState::Fresh | FreshState::DueSoon | FreshState::Expired => s.as_str(),
+        };
+        string_enum([FreshState::Fresh, FreshState::DueSoon, FreshState::Expired].map(listed))
+    }
+}
+
+impl ToSchema for FreshState {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "FreshState".into()
+    }
 }
 
 pub fn excerpt(s: &str, max: usize) -> String {
@@ -83,8 +212,87 @@ pub fn excerpt(s: &str, max: usize) -> String {
     }
 }
 
-/// The timeline of one capability, oldest first: claims, observations,
-/// changes, failed checks (runs collapsed), reviews, snoozes and alerts.
+/// One history event: what `history --json` prints and
+/// `GET /api/v1/capabilities/{id}/history` answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// One plain sentence for people.
+    pub summary: String,
+    #[serde(flatten)]
+    pub detail: EventDetail,
+}
+
+/// What happened, by `kind`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventDetail {
+    /// The registry's claim, as first seen or changed.
+    Claim {
+        stage: Stage,
+        access: Access,
+        regions: Regions,
+    },
+    /// What one source said, when that changed.
+    Observation {
+        source: String,
+        stage: Stage,
+        access: Access,
+        regions: Regions,
+        /// The sentence behind the stage (or the first one); untrusted text.
+        quote: String,
+        evidence: Vec<StoredEvidence>,
+        notes: Vec<String>,
+        /// The snapshot number it was read from.
+        snapshot: Option<i64>,
+    },
+    /// A new version of a source.
+    Change {
+        source: String,
+        change_id: i64,
+        /// The snapshot numbers before and after.
+        from: i64,
+        to: i64,
+        added: i64,
+        removed: i64,
+    },
+    /// A run of identical failed checks of one source.
+    CheckFailed {
+        source: String,
+        outcome: String,
+        detail: String,
+        count: u32,
+        #[schema(format = DateTime)]
+        until: String,
+    },
+    /// A person validated the capability or its guide.
+    Review {
+        by: String,
+        note: Option<String>,
+        of_guide: bool,
+    },
+    /// A finding silenced for a while.
+    Snooze {
+        finding: FindingKind,
+        #[schema(format = DateTime)]
+        until: String,
+        reason: String,
+        #[schema(format = DateTime)]
+        ended_at: Option<String>,
+        ended_reason: Option<String>,
+    },
+    /// An alert in the outbox.
+    Alert {
+        alert_id: i64,
+        finding: String,
+        subject: String,
+        state: String,
+        attempts: i64,
+    },
+}
+
+/// [`events`] as JSON values, for readers that pick fields by name.
 pub fn timeline(
     store: &Store,
     reg: &Registry,
@@ -92,6 +300,21 @@ pub fn timeline(
     since: Option<Timestamp>,
     until: Option<Timestamp>,
 ) -> Result<Vec<Value>, StoreError> {
+    Ok(events(store, reg, cap_id, since, until)?
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap_or_default())
+        .collect())
+}
+
+/// The timeline of one capability, oldest first: claims, observations,
+/// changes, failed checks (runs collapsed), reviews, snoozes and alerts.
+pub fn events(
+    store: &Store,
+    reg: &Registry,
+    cap_id: &str,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Vec<Event>, StoreError> {
     let Some(cap) = reg.capability(cap_id) else {
         return Err(StoreError::NotFound(format!(
             "no capability \"{cap_id}\" in the registry"
@@ -99,18 +322,37 @@ pub fn timeline(
     };
     let in_range = |t: Timestamp| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u);
     let source_ids: Vec<String> = cap.sources.iter().map(|s| s.id.clone()).collect();
-    let mut events: Vec<(Timestamp, u8, Value)> = Vec::new();
+    let mut events: Vec<(Timestamp, u8, Event)> = Vec::new();
+    let mut push = |at: Timestamp, order: u8, summary: String, detail: EventDetail| {
+        let at_text = rfc3339(at);
+        events.push((
+            at,
+            order,
+            Event {
+                at: at_text,
+                summary,
+                detail,
+            },
+        ));
+    };
     for c in store.claims(cap_id)? {
         if in_range(c.at) {
-            events.push((
+            let summary = format!("claimed {}", c.status);
+            let Status {
+                stage,
+                access,
+                regions,
+            } = c.status;
+            push(
                 c.at,
                 0,
-                json!({
-                    "at": rfc3339(c.at), "kind": "claim",
-                    "stage": c.status.stage, "access": c.status.access, "regions": c.status.regions,
-                    "summary": format!("claimed {}", c.status),
-                }),
-            ));
+                summary,
+                EventDetail::Claim {
+                    stage,
+                    access,
+                    regions,
+                },
+            );
         }
     }
     for o in store.observations(cap_id, since, until)? {
@@ -121,7 +363,7 @@ pub fn timeline(
             .or(o.evidence.first())
             .map(|e| e.quote.clone())
             .unwrap_or_default();
-        let seq = match o.snapshot_id {
+        let snapshot = match o.snapshot_id {
             Some(id) => store
                 .snapshots(&o.source_id)?
                 .into_iter()
@@ -129,47 +371,67 @@ pub fn timeline(
                 .map(|s| s.seq),
             None => None,
         };
-        events.push((
+        let summary = if quote.is_empty() {
+            format!("{} says {}", o.source_id, o.status)
+        } else {
+            format!(
+                "{} says {} — “{}”",
+                o.source_id,
+                o.status,
+                excerpt(&quote, 100)
+            )
+        };
+        push(
             o.at,
             2,
-            json!({
-                "at": rfc3339(o.at), "kind": "observation", "source": o.source_id,
-                "stage": o.status.stage, "access": o.status.access, "regions": o.status.regions,
-                "quote": quote, "evidence": o.evidence, "notes": o.notes, "snapshot": seq,
-                "summary": if quote.is_empty() {
-                    format!("{} says {}", o.source_id, o.status)
-                } else {
-                    format!("{} says {} — “{}”", o.source_id, o.status, excerpt(&quote, 100))
-                },
-            }),
-        ));
+            summary,
+            EventDetail::Observation {
+                source: o.source_id,
+                stage: o.status.stage,
+                access: o.status.access,
+                regions: o.status.regions,
+                quote,
+                evidence: o.evidence,
+                notes: o.notes,
+                snapshot,
+            },
+        );
     }
     for ch in store.changes(&source_ids, since, until)? {
-        events.push((ch.at, 1, json!({
-            "at": rfc3339(ch.at), "kind": "change", "source": ch.source_id, "change_id": ch.id,
-            "from": ch.from.seq, "to": ch.to.seq, "added": ch.added, "removed": ch.removed,
-            "summary": format!("{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
-                ch.source_id, ch.from.seq, ch.to.seq, ch.added, ch.removed, ch.source_id, ch.from.seq, ch.to.seq),
-        })));
+        let summary = format!(
+            "{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
+            ch.source_id,
+            ch.from.seq,
+            ch.to.seq,
+            ch.added,
+            ch.removed,
+            ch.source_id,
+            ch.from.seq,
+            ch.to.seq
+        );
+        push(
+            ch.at,
+            1,
+            summary,
+            EventDetail::Change {
+                source: ch.source_id,
+                change_id: ch.id,
+                from: ch.from.seq,
+                to: ch.to.seq,
+                added: ch.added,
+                removed: ch.removed,
+            },
+        );
     }
     // Failed checks: one event per run of identical failures.
     let checks = store.checks(&source_ids, since, until, false)?;
     let mut runs: std::collections::HashMap<String, (Timestamp, Timestamp, u32, Outcome)> =
         Default::default();
-    let flush = |sid: &str,
-                 run: (Timestamp, Timestamp, u32, Outcome),
-                 events: &mut Vec<(Timestamp, u8, Value)>| {
-        let (first, last, n, outcome) = run;
-        events.push((first, 3, json!({
-            "at": rfc3339(first), "kind": "check_failed", "source": sid,
-            "outcome": outcome.kind(), "detail": outcome.to_string(), "count": n, "until": rfc3339(last),
-            "summary": if n == 1 { format!("{sid} failed: {outcome}") } else { format!("{sid} failed {n} times until {}: {outcome}", rfc3339(last)) },
-        })));
-    };
+    let mut failed: Vec<(String, (Timestamp, Timestamp, u32, Outcome))> = Vec::new();
     for c in checks {
         if c.outcome.is_success() {
             if let Some(run) = runs.remove(&c.source_id) {
-                flush(&c.source_id, run, &mut events);
+                failed.push((c.source_id, run));
             }
             continue;
         }
@@ -180,7 +442,7 @@ pub fn timeline(
             }
             _ => {
                 if let Some(run) = runs.remove(&c.source_id) {
-                    flush(&c.source_id, run, &mut events);
+                    failed.push((c.source_id.clone(), run));
                 }
                 runs.insert(c.source_id.clone(), (c.at, c.at, 1, c.outcome));
             }
@@ -188,8 +450,25 @@ pub fn timeline(
     }
     let mut left: Vec<_> = runs.into_iter().collect();
     left.sort_by_key(|(_, r)| r.0);
-    for (sid, run) in left {
-        flush(&sid, run, &mut events);
+    failed.extend(left);
+    for (sid, (first, last, n, outcome)) in failed {
+        let summary = if n == 1 {
+            format!("{sid} failed: {outcome}")
+        } else {
+            format!("{sid} failed {n} times until {}: {outcome}", rfc3339(last))
+        };
+        push(
+            first,
+            3,
+            summary,
+            EventDetail::CheckFailed {
+                source: sid,
+                outcome: outcome.kind().to_string(),
+                detail: outcome.to_string(),
+                count: n,
+                until: rfc3339(last),
+            },
+        );
     }
     for r in store.reviews_for(cap_id, &cap.guide, until.unwrap_or(Timestamp::MAX))? {
         if in_range(r.at) {
@@ -198,30 +477,69 @@ pub fn timeline(
             } else {
                 cap_id.to_string()
             };
-            events.push((r.at, 4, json!({
-                "at": rfc3339(r.at), "kind": "review", "by": r.by, "note": r.note, "of_guide": r.of_guide,
-                "summary": format!("{} validated {whom}{}", r.by, r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()),
-            })));
+            let summary = format!(
+                "{} validated {whom}{}",
+                r.by,
+                r.note
+                    .as_ref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            );
+            push(
+                r.at,
+                4,
+                summary,
+                EventDetail::Review {
+                    by: r.by,
+                    note: r.note,
+                    of_guide: r.of_guide,
+                },
+            );
         }
     }
     for s in store.snoozes(cap_id, until.unwrap_or(Timestamp::MAX))? {
-        let f = &s.fact;
+        let f = s.fact;
         if in_range(f.at) {
-            events.push((f.at, 5, json!({
-                "at": rfc3339(f.at), "kind": "snooze", "finding": f.kind, "until": rfc3339(f.until),
-                "reason": f.reason, "ended_at": f.ended_at.map(rfc3339), "ended_reason": s.ended_reason,
-                "summary": format!("{} snoozed until {}: {}{}", f.kind, rfc3339(f.until), f.reason,
-                    s.ended_reason.as_ref().map(|r| format!(" (ended early: {r})")).unwrap_or_default()),
-            })));
+            let summary = format!(
+                "{} snoozed until {}: {}{}",
+                f.kind,
+                rfc3339(f.until),
+                f.reason,
+                s.ended_reason
+                    .as_ref()
+                    .map(|r| format!(" (ended early: {r})"))
+                    .unwrap_or_default()
+            );
+            push(
+                f.at,
+                5,
+                summary,
+                EventDetail::Snooze {
+                    finding: f.kind,
+                    until: rfc3339(f.until),
+                    reason: f.reason,
+                    ended_at: f.ended_at.map(rfc3339),
+                    ended_reason: s.ended_reason,
+                },
+            );
         }
     }
     for a in store.alerts_for(cap_id, &cap.guide)? {
         if in_range(a.created_at) {
-            events.push((a.created_at, 6, json!({
-                "at": rfc3339(a.created_at), "kind": "alert", "alert_id": a.id, "finding": a.kind,
-                "subject": a.subject(), "state": a.state, "attempts": a.attempts,
-                "summary": format!("alert #{} {} for {}: {}", a.id, a.kind, a.subject(), a.state),
-            })));
+            let subject = a.subject();
+            let summary = format!("alert #{} {} for {subject}: {}", a.id, a.kind, a.state);
+            push(
+                a.created_at,
+                6,
+                summary,
+                EventDetail::Alert {
+                    alert_id: a.id,
+                    finding: a.kind,
+                    subject,
+                    state: a.state,
+                    attempts: a.attempts,
+                },
+            );
         }
     }
     events.sort_by_key(|e| (e.0, e.1));

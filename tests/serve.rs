@@ -801,6 +801,249 @@ fn metrics_health_and_openapi() {
     });
 }
 
+/// The paths an axum router serves, read from its `Debug` output (axum has no
+/// public route list; its debug form names every path it matches).
+fn router_paths(router: &axum::Router) -> std::collections::BTreeSet<String> {
+    let debug = format!("{router:?}");
+    debug
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with('/') && !s.contains("__private__axum"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The schema of one response in the OpenAPI document, as a JSON Schema
+/// whose `#/components/...` references resolve against the document.
+fn response_schema(doc: &Value, path: &str, method: &str, status: &str, ct: &str) -> Value {
+    let media = &doc["paths"][path][method]["responses"][status]["content"][ct];
+    let mut schema = media["schema"].clone();
+    assert!(
+        schema.is_object(),
+        "no {ct} schema for {method} {path} {status}"
+    );
+    schema["components"] = doc["components"].clone();
+    schema
+}
+
+fn assert_valid(schema: &Value, body: &Value, what: &str) {
+    let validator = jsonschema::draft202012::new(schema)
+        .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}\n{schema:#}"));
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: the response does not match its schema:\n{}\n{body:#}",
+        errors.join("\n")
+    );
+}
+
+/// The OpenAPI document is generated from the handlers and their types: every
+/// route the router serves is in it, every documented path answers, and each
+/// JSON endpoint's real answers (over a store with changes, observations,
+/// failed checks, reviews, snoozes and alerts) match the schema documented
+/// for them, errors included.
+#[test]
+fn every_route_is_documented_and_every_json_answer_matches_its_schema() {
+    let f = fixture();
+    // A failed check and a snooze, so the history has every kind of event.
+    f._server.set(
+        "/bridge",
+        b"<h1>down</h1>",
+        "text/html",
+        common::Behavior::Status(500),
+    );
+    f.project.capwatch(&["check"]).success();
+    f.project
+        .capwatch(&[
+            "snooze",
+            "ads-agent",
+            "--kind",
+            "drift",
+            "--until",
+            &days_ago(-7),
+            "--reason",
+            "waiting for the <docs> team",
+        ])
+        .success();
+    let token = "t0ken";
+    rt().block_on(async {
+        let s = start_for(&f, Some(token)).await;
+        let b = &s.base;
+        let (code, doc) = get_json(&format!("{b}/api/v1/openapi.json")).await;
+        assert_eq!(code, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+
+        // Router ⊆ document, with the write route registered.
+        let reg = capwatch::config::load(&f.project.registry()).unwrap();
+        let state = ServeState::new(
+            Arc::new(RwLock::new(reg)),
+            f.project.db(),
+            Some(token.into()),
+        );
+        let served = router_paths(&serve::router(state));
+        assert!(served.len() >= 15, "too few routes read: {served:?}");
+        for path in &served {
+            assert!(
+                doc["paths"].get(path).is_some(),
+                "{path} is served but not in the OpenAPI document"
+            );
+        }
+        let documented: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            documented.len(),
+            served.len(),
+            "{documented:?} vs {served:?}"
+        );
+
+        let (_, changes) = get_json(&format!("{b}/api/v1/sources/ads-agent-docs/changes")).await;
+        let change = changes[0]["id"].as_i64().unwrap().to_string();
+        // Concrete requests for each documented path: (query, expected status).
+        let examples = |path: &str| -> Vec<(String, &'static str)> {
+            let ok = |p: String| (p, "200");
+            match path {
+                "/api/v1/capabilities" => vec![
+                    ok(path.into()),
+                    ok(format!("{path}?guide=g")),
+                    (format!("{path}?guide=nope"), "404"),
+                ],
+                "/api/v1/capabilities/{id}" | "/capabilities/{id}" => {
+                    let mut v: Vec<_> = ["ads-agent", "audience-lab", "data-bridge"]
+                        .map(|id| ok(path.replace("{id}", id)))
+                        .into();
+                    v.push((path.replace("{id}", "nope"), "404"));
+                    v
+                }
+                "/api/v1/capabilities/{id}/history" => {
+                    let mut v: Vec<_> = ["ads-agent", "audience-lab", "data-bridge"]
+                        .map(|id| ok(path.replace("{id}", id)))
+                        .into();
+                    let p = path.replace("{id}", "ads-agent");
+                    v.push(ok(format!("{p}?as_of=now")));
+                    v.push(ok(format!("{p}?as_of={}", f.between)));
+                    v.push(ok(format!("{p}?since=2000-01-01&until=now")));
+                    v.push((format!("{p}?since=tomorrow"), "400"));
+                    v.push((path.replace("{id}", "nope"), "404"));
+                    v
+                }
+                "/api/v1/sources/{id}/changes" => vec![
+                    ok(path.replace("{id}", "ads-agent-docs")),
+                    ok(path.replace("{id}", "data-bridge")),
+                    (path.replace("{id}", "nope"), "404"),
+                ],
+                "/api/v1/changes/{id}" | "/changes/{id}" => vec![
+                    ok(path.replace("{id}", &change)),
+                    (path.replace("{id}", "x"), "400"),
+                    (path.replace("{id}", "999999"), "404"),
+                ],
+                "/guides/{id}/feed.atom" => vec![
+                    ok(path.replace("{id}", "g")),
+                    (path.replace("{id}", "nope"), "404"),
+                ],
+                "/api/v1/reviews" => vec![],
+                _ => vec![ok(path.into())],
+            }
+        };
+        let mut json_answers = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                if method != "get" {
+                    continue;
+                }
+                let documented = op["responses"].as_object().unwrap();
+                for (url, status) in examples(path) {
+                    let res = reqwest::get(format!("{b}{url}")).await.unwrap();
+                    let code = res.status().as_u16().to_string();
+                    let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+                    let body = res.text().await.unwrap();
+                    assert_eq!(code, status, "GET {url}: {body}");
+                    let content = documented
+                        .get(status)
+                        .unwrap_or_else(|| panic!("GET {url}: {status} is not documented"))
+                        ["content"]
+                        .as_object()
+                        .unwrap_or_else(|| panic!("GET {url}: {status} has no content"));
+                    let media = content
+                        .keys()
+                        .find(|m| ct.starts_with(m.split(';').next().unwrap()))
+                        .unwrap_or_else(|| {
+                            panic!("GET {url}: {ct} is not among {:?}", content.keys())
+                        });
+                    if media == "application/json" {
+                        let v: Value = serde_json::from_str(&body).unwrap();
+                        let schema = response_schema(&doc, path, "get", status, media);
+                        assert_valid(&schema, &v, &format!("GET {url}"));
+                        json_answers += 1;
+                    }
+                }
+            }
+        }
+        assert!(json_answers >= 20, "{json_answers}");
+
+        // The history above carried every kind of event.
+        let (_, events) = get_json(&format!("{b}/api/v1/capabilities/ads-agent/history")).await;
+        let (_, bridge) = get_json(&format!("{b}/api/v1/capabilities/data-bridge/history")).await;
+        let kinds: std::collections::BTreeSet<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(bridge.as_array().unwrap())
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for k in [
+            "claim",
+            "observation",
+            "change",
+            "check_failed",
+            "snooze",
+            "alert",
+        ] {
+            assert!(kinds.contains(k), "no {k} event: {kinds:?}");
+        }
+
+        // The write route: its 201 and its errors.
+        let post = "/api/v1/reviews";
+        for (auth, body, status) in [
+            (
+                Some(token),
+                r#"{"capability": "ads-agent", "by": "Ana", "note": "ok"}"#,
+                "201",
+            ),
+            (Some(token), r#"{"guide": "g", "by": "Bo"}"#, "201"),
+            (None, r#"{"guide": "g", "by": "Bo"}"#, "401"),
+            (Some(token), r#"{"by": "Bo"}"#, "400"),
+            (Some(token), r#"{"capability": "nope", "by": "Bo"}"#, "404"),
+        ] {
+            let auth = auth.map(|t| format!("Bearer {t}"));
+            let (code, v) = post_review(b, auth.as_deref(), body).await;
+            assert_eq!(code.to_string(), status, "{body}: {v}");
+            let schema = response_schema(&doc, post, "post", status, "application/json");
+            assert_valid(&schema, &v, &format!("POST {post} {body}"));
+        }
+        // After the review the history has a review event, and still matches.
+        let url = "/api/v1/capabilities/ads-agent/history";
+        let (_, events) = get_json(&format!("{b}{url}")).await;
+        assert!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "review")
+        );
+        let schema = response_schema(
+            &doc,
+            "/api/v1/capabilities/{id}/history",
+            "get",
+            "200",
+            "application/json",
+        );
+        assert_valid(&schema, &events, url);
+    });
+}
+
 #[test]
 fn readers_do_not_wait_for_a_writer() {
     let f = fixture();

@@ -1,12 +1,15 @@
 //! The JSON API under `/api/v1/`. Status rows and history events are the same
-//! JSON the CLI prints (`report::status_json`, `report::timeline`); errors are
-//! `{"error": "…"}` with 400, 401, 404 or 5xx.
+//! JSON the CLI prints (`report::StatusRow`, `report::Event`); errors are
+//! `{"error": "…"}` with 400, 401, 404 or 5xx. Every response body is a type
+//! here or in `report`, and the OpenAPI document is generated from them and
+//! from the `#[utoipa::path]` on each handler.
 
 use super::{ApiError, Error, ServeState, html, query_time};
 use crate::config::{self, Registry};
-use crate::evaluate::GuideAssessment;
+use crate::diff::DiffLine;
+use crate::evaluate::{FindingKind, GuideAssessment, State as FreshState};
 use crate::pipeline;
-use crate::report::{rfc3339, status_json, timeline};
+use crate::report::{Event, FindingRow, StatusRow, events, rfc3339, status_row};
 use crate::store::{ChangeRow, Store, StoreError, Subject};
 use axum::Json;
 use axum::body::Bytes;
@@ -14,34 +17,47 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-type ApiResult = Result<Response, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
-fn ok(v: Value) -> ApiResult {
-    Ok(Json(v).into_response())
+/// A failed request: one plain sentence saying what is wrong and how to fix it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(super) struct ErrorBody {
+    pub(super) error: String,
 }
 
-/// `GET /api/v1/openapi.json`: the hand-written OpenAPI 3.1 description.
+/// `GET /api/v1/openapi.json`: this document, generated from the handlers
+/// and the types they answer with.
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "api",
+    responses((status = 200, description = "OpenAPI 3.1 JSON.", content_type = "application/json", body = Object)))]
 pub(super) async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| super::openapi().to_json().unwrap_or_default());
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct CapabilitiesQuery {
+    /// Only the capabilities of this guide.
     guide: Option<String>,
 }
 
 /// `GET /api/v1/capabilities[?guide=ID]`: every status row.
+#[utoipa::path(get, path = "/api/v1/capabilities", operation_id = "listCapabilities", tag = "api", params(CapabilitiesQuery),
+    summary = "Every capability's status row (the same objects as `capwatch status --json`).",
+    responses(
+        (status = 200, description = "Status rows in registry order.", body = Vec<StatusRow>),
+        (status = 404, description = "No such guide.", body = ErrorBody),
+    ))]
 pub(super) async fn capabilities(
     State(state): State<ServeState>,
     Query(q): Query<CapabilitiesQuery>,
-) -> ApiResult {
+) -> ApiResult<Vec<StatusRow>> {
     let rows = state
         .read(move |store, reg| {
             if let Some(g) = &q.guide
@@ -53,65 +69,90 @@ pub(super) async fn capabilities(
             Ok(caps
                 .iter()
                 .filter(|c| q.guide.as_ref().is_none_or(|g| &c.guide == g))
-                .map(status_json)
-                .collect::<Vec<_>>())
+                .map(status_row)
+                .collect())
         })
         .await?;
-    ok(Value::Array(rows))
+    Ok(Json(rows))
+}
+
+/// One status row with its sources and its guide's freshness.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CapabilityDetail {
+    #[serde(flatten)]
+    row: StatusRow,
+    sources: Vec<SourceRow>,
+    #[schema(required = true)]
+    guide_freshness: Option<GuideRow>,
+    links: CapabilityLinks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CapabilityLinks {
+    /// The dashboard page.
+    html: String,
+    /// The history in the API.
+    history: String,
 }
 
 /// `GET /api/v1/capabilities/{id}`: one status row, its sources and its
 /// guide's freshness.
+#[utoipa::path(get, path = "/api/v1/capabilities/{id}", operation_id = "getCapability", tag = "api",
+    params(("id" = String, Path, description = "The capability id from the registry.")),
+    summary = "One status row with its sources and its guide's freshness.",
+    responses(
+        (status = 200, description = "The capability.", body = CapabilityDetail),
+        (status = 404, description = "No such capability.", body = ErrorBody),
+    ))]
 pub(super) async fn capability(
     State(state): State<ServeState>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> ApiResult<CapabilityDetail> {
     let v = state
-        .read(move |store, reg| capability_detail(store, reg, &id, Timestamp::now()))
+        .read(move |store, reg| {
+            let cap = find_capability(reg, &id)?;
+            let (guides, caps) = pipeline::assess_all(store, reg, Timestamp::now())?;
+            detail(store, cap, &guides, &caps)
+        })
         .await?;
-    ok(v)
-}
-
-/// The detail object shared by the API and the dashboard's data island.
-pub(super) fn capability_detail(
-    store: &Store,
-    reg: &Registry,
-    id: &str,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    let cap = find_capability(reg, id)?;
-    let (guides, caps) = pipeline::assess_all(store, reg, now)?;
-    detail_from(store, cap, &guides, &caps)
+    Ok(Json(v))
 }
 
 /// The detail object from assessments already made.
+fn detail(
+    store: &Store,
+    cap: &config::Capability,
+    guides: &[GuideAssessment],
+    caps: &[crate::evaluate::Assessment],
+) -> Result<CapabilityDetail, Error> {
+    let a = caps
+        .iter()
+        .find(|c| c.id == cap.id)
+        .ok_or_else(|| Error::not_found(format!("no capability \"{}\"", cap.id)))?;
+    Ok(CapabilityDetail {
+        row: status_row(a),
+        sources: cap
+            .sources
+            .iter()
+            .map(|s| source_row(store, s))
+            .collect::<Result<_, _>>()?,
+        guide_freshness: guides.iter().find(|g| g.id == cap.guide).map(guide_row),
+        links: CapabilityLinks {
+            html: format!("/capabilities/{}", html::seg(&cap.id)),
+            history: format!("/api/v1/capabilities/{}/history", html::seg(&cap.id)),
+        },
+    })
+}
+
+/// [`detail`] as JSON, for the dashboard's page and data island.
 pub(super) fn detail_from(
     store: &Store,
     cap: &config::Capability,
     guides: &[GuideAssessment],
     caps: &[crate::evaluate::Assessment],
 ) -> Result<Value, Error> {
-    let a = caps
-        .iter()
-        .find(|c| c.id == cap.id)
-        .ok_or_else(|| Error::not_found(format!("no capability \"{}\"", cap.id)))?;
-    let mut v = status_json(a);
-    let sources = cap
-        .sources
-        .iter()
-        .map(|s| source_json(store, s))
-        .collect::<Result<Vec<_>, _>>()?;
-    v["sources"] = Value::Array(sources);
-    v["guide_freshness"] = guides
-        .iter()
-        .find(|g| g.id == cap.guide)
-        .map(guide_json)
-        .unwrap_or(Value::Null);
-    v["links"] = json!({
-        "html": format!("/capabilities/{}", html::seg(&cap.id)),
-        "history": format!("/api/v1/capabilities/{}/history", html::seg(&cap.id)),
-    });
-    Ok(v)
+    let d = detail(store, cap, guides, caps)?;
+    serde_json::to_value(d).map_err(|e| Error::internal(e.to_string()))
 }
 
 pub(super) fn find_capability<'r>(
@@ -126,7 +167,41 @@ pub(super) fn find_capability<'r>(
 }
 
 /// One watched page: its last check, current version and latest change.
-pub(super) fn source_json(store: &Store, s: &config::Source) -> Result<Value, Error> {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SourceRow {
+    id: String,
+    url: String,
+    /// The CSS selection.
+    select: String,
+    /// Consecutive failed checks; null before the first check.
+    failures: Option<u32>,
+    #[schema(format = DateTime)]
+    next_check_at: Option<String>,
+    current_snapshot: Option<SnapshotRef>,
+    last_check: Option<LastCheck>,
+    latest_change: Option<Change>,
+    /// Path of this source's change list.
+    changes: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SnapshotRef {
+    seq: i64,
+    hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct LastCheck {
+    #[schema(format = DateTime)]
+    at: String,
+    /// `ok`, `not_modified`, `http_error`, `timeout`, `network`…
+    outcome: String,
+    detail: String,
+    http_status: Option<u16>,
+    duration_ms: i64,
+}
+
+fn source_row(store: &Store, s: &config::Source) -> Result<SourceRow, Error> {
     let state = match store.source_state(&s.id) {
         Ok(st) => Some(st),
         Err(StoreError::NotFound(_)) => None,
@@ -134,84 +209,173 @@ pub(super) fn source_json(store: &Store, s: &config::Source) -> Result<Value, Er
     };
     let last = store.last_check(&s.id)?;
     let latest = store.latest_change(&s.id)?;
-    Ok(json!({
-        "id": s.id,
-        "url": s.url.as_str(),
-        "select": s.selection.select_source(),
-        "failures": state.as_ref().map(|st| st.failures),
-        "next_check_at": state.as_ref().and_then(|st| st.next_check_at).map(rfc3339),
-        "current_snapshot": state.as_ref().and_then(|st| st.current.as_ref()).map(|c| json!({"seq": c.1, "hash": c.2})),
-        "last_check": last.map(|c| json!({
-            "at": rfc3339(c.at), "outcome": c.outcome.kind(), "detail": c.outcome.to_string(),
-            "http_status": c.http_status, "duration_ms": c.duration_ms,
-        })),
-        "latest_change": latest.map(|c| change_json(&c, Some(&s.capability))),
-        "changes": format!("/api/v1/sources/{}/changes", html::seg(&s.id)),
-    }))
+    Ok(SourceRow {
+        id: s.id.clone(),
+        url: s.url.to_string(),
+        select: s.selection.select_source().to_string(),
+        failures: state.as_ref().map(|st| st.failures),
+        next_check_at: state.as_ref().and_then(|st| st.next_check_at).map(rfc3339),
+        current_snapshot: state
+            .and_then(|st| st.current)
+            .map(|(_, seq, hash)| SnapshotRef { seq, hash }),
+        last_check: last.map(|c| LastCheck {
+            at: rfc3339(c.at),
+            outcome: c.outcome.kind().to_string(),
+            detail: c.outcome.to_string(),
+            http_status: c.http_status,
+            duration_ms: c.duration_ms,
+        }),
+        latest_change: latest.map(|c| change(&c, Some(&s.capability))),
+        changes: format!("/api/v1/sources/{}/changes", html::seg(&s.id)),
+    })
 }
 
-/// A change without its diff.
-pub(super) fn change_json(c: &ChangeRow, capability: Option<&str>) -> Value {
-    let snap =
-        |s: &crate::store::SnapshotRow| json!({"seq": s.seq, "at": rfc3339(s.at), "hash": s.hash});
-    json!({
-        "id": c.id,
-        "source": c.source_id,
-        "capability": capability,
-        "at": rfc3339(c.at),
-        "from": snap(&c.from),
-        "to": snap(&c.to),
-        "added": c.added,
-        "removed": c.removed,
-        "links": {
-            "self": format!("/api/v1/changes/{}", c.id),
-            "html": format!("/changes/{}", c.id),
+/// A transition between two versions of a source, without its diff.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Change {
+    id: i64,
+    source: String,
+    capability: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
+    from: Snapshot,
+    to: Snapshot,
+    added: i64,
+    removed: i64,
+    links: ChangeLinks,
+}
+
+/// One stored version of a source.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Snapshot {
+    seq: i64,
+    #[schema(format = DateTime)]
+    at: String,
+    hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ChangeLinks {
+    #[serde(rename = "self")]
+    this: String,
+    html: String,
+}
+
+fn change(c: &ChangeRow, capability: Option<&str>) -> Change {
+    let snap = |s: &crate::store::SnapshotRow| Snapshot {
+        seq: s.seq,
+        at: rfc3339(s.at),
+        hash: s.hash.clone(),
+    };
+    Change {
+        id: c.id,
+        source: c.source_id.clone(),
+        capability: capability.map(str::to_string),
+        at: rfc3339(c.at),
+        from: snap(&c.from),
+        to: snap(&c.to),
+        added: c.added,
+        removed: c.removed,
+        links: ChangeLinks {
+            this: format!("/api/v1/changes/{}", c.id),
+            html: format!("/changes/{}", c.id),
         },
-    })
+    }
 }
 
-/// A guide's freshness and flags.
-pub(super) fn guide_json(g: &GuideAssessment) -> Value {
+/// A guide's freshness, flags and findings.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct GuideRow {
+    id: String,
+    title: String,
+    owners: Vec<String>,
+    #[schema(format = Date, required = true)]
+    validated_on: Option<String>,
+    #[schema(format = Date, required = true)]
+    expires_on: Option<String>,
+    days_left: Option<i64>,
+    state: FreshState,
+    /// The guide's own state plus any capability that is expired, drifting or changed.
+    flags: Vec<FindingKind>,
+    capabilities: Vec<String>,
+    findings: Vec<FindingRow>,
+}
+
+fn guide_row(g: &GuideAssessment) -> GuideRow {
     let f = &g.freshness;
-    json!({
-        "id": g.id,
-        "title": g.title,
-        "owners": g.owners,
-        "validated_on": f.validated_on.map(|d| d.to_string()),
-        "expires_on": f.expires_on.map(|d| d.to_string()),
-        "days_left": f.days_left,
-        "state": f.state,
-        "flags": g.flags,
-        "capabilities": g.capabilities,
-        "findings": g.findings,
-    })
+    GuideRow {
+        id: g.id.clone(),
+        title: g.title.clone(),
+        owners: g.owners.clone(),
+        validated_on: f.validated_on.map(|d| d.to_string()),
+        expires_on: f.expires_on.map(|d| d.to_string()),
+        days_left: f.days_left,
+        state: f.state,
+        flags: g.flags.clone(),
+        capabilities: g.capabilities.clone(),
+        findings: g.findings.iter().map(FindingRow::new).collect(),
+    }
 }
 
 /// `GET /api/v1/guides`: every guide's freshness.
-pub(super) async fn guides(State(state): State<ServeState>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/guides", operation_id = "listGuides", tag = "api",
+    summary = "Every guide's freshness, flags and findings.",
+    responses((status = 200, description = "Guides in registry order.", body = Vec<GuideRow>)))]
+pub(super) async fn guides(State(state): State<ServeState>) -> ApiResult<Vec<GuideRow>> {
     let rows = state
         .read(|store, reg| {
             let (guides, _) = pipeline::assess_all(store, reg, Timestamp::now())?;
-            Ok(guides.iter().map(guide_json).collect::<Vec<_>>())
+            Ok(guides.iter().map(guide_row).collect())
         })
         .await?;
-    ok(Value::Array(rows))
+    Ok(Json(rows))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Times accept RFC 3339, a date (its start for `since`, its end for
+/// `until` and `as_of`) or `now`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
+    /// Events at or after this time.
     since: Option<String>,
+    /// Events at or before this time.
     until: Option<String>,
+    /// The status row as it stood at this time instead of events; not
+    /// combined with since and until.
     as_of: Option<String>,
+}
+
+/// The events, or with `as_of` one status row as it stood then.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum History {
+    Events(Vec<Event>),
+    AsOf(Box<StatusAsOf>),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct StatusAsOf {
+    #[serde(flatten)]
+    row: StatusRow,
+    #[schema(format = DateTime)]
+    as_of: String,
 }
 
 /// `GET /api/v1/capabilities/{id}/history?since=&until=&as_of=`: events
 /// oldest first; with `as_of`, one status row as it stood then.
+#[utoipa::path(get, path = "/api/v1/capabilities/{id}/history", operation_id = "getCapabilityHistory", tag = "api",
+    params(("id" = String, Path, description = "The capability id from the registry."), HistoryQuery),
+    summary = "The timeline, oldest first (as `capwatch history --json`); with `as_of`, one status row as it stood then.",
+    responses(
+        (status = 200, description = "Events, or one status row when `as_of` is given.", body = History),
+        (status = 400, description = "A time is wrong.", body = ErrorBody),
+        (status = 404, description = "No such capability.", body = ErrorBody),
+    ))]
 pub(super) async fn history(
     State(state): State<ServeState>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> ApiResult {
+) -> ApiResult<History> {
     let since = query_time("since", q.since.as_deref(), false)?;
     let until = query_time("until", q.until.as_deref(), true)?;
     let as_of = query_time("as_of", q.as_of.as_deref(), true)?;
@@ -238,23 +402,34 @@ pub(super) async fn history(
                 Some(at) => {
                     let facts = store.facts(reg, cap, at)?;
                     let a = crate::evaluate::assess(&facts, at);
-                    let mut v = status_json(&a);
-                    v["as_of"] = json!(rfc3339(at));
-                    Ok(v)
+                    Ok(History::AsOf(Box::new(StatusAsOf {
+                        row: status_row(&a),
+                        as_of: rfc3339(at),
+                    })))
                 }
-                None => Ok(Value::Array(timeline(store, reg, &cap.id, since, until)?)),
+                None => Ok(History::Events(events(store, reg, &cap.id, since, until)?)),
             }
         })
         .await?;
-    ok(v)
+    Ok(Json(v))
 }
 
 /// `GET /api/v1/sources/{id}/changes?since=&until=`: changes oldest first.
+#[utoipa::path(get, path = "/api/v1/sources/{id}/changes", operation_id = "listSourceChanges", tag = "api",
+    params(("id" = String, Path, description = "The source id."),
+        ("since" = Option<String>, Query, description = "Changes at or after this time."),
+        ("until" = Option<String>, Query, description = "Changes at or before this time.")),
+    summary = "The changes of one source, oldest first.",
+    responses(
+        (status = 200, description = "Changes.", body = Vec<Change>),
+        (status = 400, description = "A time is wrong.", body = ErrorBody),
+        (status = 404, description = "No such source.", body = ErrorBody),
+    ))]
 pub(super) async fn source_changes(
     State(state): State<ServeState>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> ApiResult {
+) -> ApiResult<Vec<Change>> {
     let since = query_time("since", q.since.as_deref(), false)?;
     let until = query_time("until", q.until.as_deref(), true)?;
     let rows = state
@@ -268,11 +443,11 @@ pub(super) async fn source_changes(
             let changes = store.changes(std::slice::from_ref(&id), since, until)?;
             Ok(changes
                 .iter()
-                .map(|c| change_json(c, capability.as_deref()))
-                .collect::<Vec<_>>())
+                .map(|c| change(c, capability.as_deref()))
+                .collect())
         })
         .await?;
-    ok(Value::Array(rows))
+    Ok(Json(rows))
 }
 
 /// A change id from the path, or a 400/404 in plain words.
@@ -283,9 +458,32 @@ pub(super) fn change_id(raw: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::bad_request(format!("\"{raw}\" is not a change number")))
 }
 
+/// One change with its unified diff and the diff as tagged lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ChangeDetail {
+    #[serde(flatten)]
+    change: Change,
+    /// The source's URL, when the source is still in the registry.
+    url: Option<String>,
+    /// Unified diff with three lines of context.
+    diff: String,
+    lines: Vec<DiffLine>,
+}
+
 /// `GET /api/v1/changes/{id}`: one change with its unified diff and the
 /// tagged diff lines.
-pub(super) async fn change(State(state): State<ServeState>, Path(raw): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/changes/{id}", operation_id = "getChange", tag = "api",
+    params(("id" = i64, Path, minimum = 1, description = "The change number.")),
+    summary = "One change with its unified diff and the diff as tagged lines.",
+    responses(
+        (status = 200, description = "The change.", body = ChangeDetail),
+        (status = 400, description = "Not a change number.", body = ErrorBody),
+        (status = 404, description = "No such change.", body = ErrorBody),
+    ))]
+pub(super) async fn change_detail(
+    State(state): State<ServeState>,
+    Path(raw): Path<String>,
+) -> ApiResult<ChangeDetail> {
     let id = change_id(&raw)?;
     let v = state
         .read(move |store, reg| {
@@ -296,28 +494,59 @@ pub(super) async fn change(State(state): State<ServeState>, Path(raw): Path<Stri
             let header = |s: &crate::store::SnapshotRow| {
                 format!("{} snapshot {} ({})", c.source_id, s.seq, rfc3339(s.at))
             };
-            let mut v = change_json(&c, src.map(|s| s.capability.as_str()));
-            v["url"] = json!(src.map(|s| s.url.as_str()));
-            v["diff"] = json!(crate::diff::unified(
-                &old,
-                &new,
-                &header(&c.from),
-                &header(&c.to)
-            ));
-            v["lines"] = json!(crate::diff::lines(&old, &new));
-            Ok(v)
+            Ok(ChangeDetail {
+                change: change(&c, src.map(|s| s.capability.as_str())),
+                url: src.map(|s| s.url.to_string()),
+                diff: crate::diff::unified(&old, &new, &header(&c.from), &header(&c.to)),
+                lines: crate::diff::lines(&old, &new),
+            })
         })
         .await?;
-    ok(v)
+    Ok(Json(v))
 }
 
-#[derive(Debug, Deserialize)]
+/// A review to record: exactly one of `capability` or `guide`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReviewBody {
+pub(super) struct ReviewBody {
     capability: Option<String>,
     guide: Option<String>,
+    /// The reviewer's name.
+    #[schema(min_length = 1, max_length = 200)]
+    by: String,
+    #[schema(max_length = 4000)]
+    note: Option<String>,
+}
+
+/// What a review recorded, the status rows after it, and what the outbox queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ReviewResponse {
+    review: RecordedReview,
+    /// The reviewed capabilities' status rows after the review.
+    capabilities: Vec<StatusRow>,
+    alerts: Queued,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct RecordedReview {
+    id: i64,
+    /// `capability` or `guide`.
+    subject_kind: String,
+    subject_id: String,
+    #[schema(format = DateTime)]
+    at: String,
     by: String,
     note: Option<String>,
+    /// Sources re-baselined on their current version.
+    sources: Vec<String>,
+}
+
+/// What the outbox queued after the review.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Queued {
+    queued: usize,
+    reminders: usize,
+    resolved: usize,
 }
 
 /// True when `Authorization: Bearer <token>` carries the token. Both sides
@@ -361,11 +590,24 @@ fn unauthorized() -> Response {
 /// whole guide now, re-baselining its sources, and bring the outbox up to
 /// date (as `capwatch review` does). Delivery is left to the daemon or the
 /// next `capwatch check`.
+#[utoipa::path(post, path = "/api/v1/reviews", operation_id = "recordReview", tag = "api",
+    summary = "Record that a person validated a capability or a whole guide now (as `capwatch review`).",
+    description = "Exists only when the server has CAPWATCH_API_TOKEN; otherwise the route is absent (404/405). \
+        The review resets validated_on and makes the current version of each source the reviewed baseline; \
+        alerts it clears are resolved in the outbox at once. Delivery is left to the daemon or the next `capwatch check`.",
+    request_body = ReviewBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded.", body = ReviewResponse),
+        (status = 400, description = "The body is wrong.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token.", body = ErrorBody),
+        (status = 404, description = "No such capability or guide.", body = ErrorBody),
+    ))]
 pub(super) async fn review(
     State(state): State<ServeState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     let Some(token) = state.token() else {
         return Err(Error::not_found("writing is disabled: CAPWATCH_API_TOKEN is not set").into());
     };
@@ -428,28 +670,35 @@ pub(super) async fn review(
             // As `capwatch review`: what the review cleared is resolved in the
             // outbox now; delivery is left to the daemon or the next check.
             let queued = crate::outbox::queue(store, reg, &guides, &caps, now)?;
-            let rows: Vec<Value> = caps
+            let rows = caps
                 .iter()
                 .filter(|c| match subject {
                     Subject::Capability(id) => c.id == id,
                     Subject::Guide(id) => c.guide == id,
                 })
-                .map(status_json)
+                .map(status_row)
                 .collect();
             let (kind, sid) = match subject {
                 Subject::Capability(id) => ("capability", id),
                 Subject::Guide(id) => ("guide", id),
             };
-            Ok(json!({
-                "review": {
-                    "id": review_id, "subject_kind": kind, "subject_id": sid,
-                    "at": rfc3339(now), "by": by, "note": note, "sources": sources,
+            Ok(ReviewResponse {
+                review: RecordedReview {
+                    id: review_id,
+                    subject_kind: kind.to_string(),
+                    subject_id: sid.to_string(),
+                    at: rfc3339(now),
+                    by,
+                    note,
+                    sources,
                 },
-                "capabilities": rows,
-                "alerts": {
-                    "queued": queued.queued, "reminders": queued.reminders, "resolved": queued.resolved,
+                capabilities: rows,
+                alerts: Queued {
+                    queued: queued.queued,
+                    reminders: queued.reminders,
+                    resolved: queued.resolved,
                 },
-            }))
+            })
         })
         .await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())

@@ -24,6 +24,9 @@ const WITH_DIFF: usize = 10;
 const DIFF_EXCERPT_LINES: usize = 30;
 
 /// `GET /feed.atom`.
+#[utoipa::path(get, path = "/feed.atom", operation_id = "getFeed", tag = "feeds",
+    summary = "Atom 1.0 feed of page changes, observed status moves and alerts, newest first.",
+    responses((status = 200, description = "Atom feed.", content_type = "application/atom+xml", body = String)))]
 pub(super) async fn all(
     State(state): State<ServeState>,
     headers: HeaderMap,
@@ -36,6 +39,13 @@ pub(super) async fn all(
 }
 
 /// `GET /guides/{id}/feed.atom`.
+#[utoipa::path(get, path = "/guides/{id}/feed.atom", operation_id = "getGuideFeed", tag = "feeds",
+    params(("id" = String, Path, description = "The guide id from the registry.")),
+    summary = "The Atom feed limited to one guide.",
+    responses(
+        (status = 200, description = "Atom feed.", content_type = "application/atom+xml", body = String),
+        (status = 404, description = "No such guide.", content_type = "text/html", body = String),
+    ))]
 pub(super) async fn guide(
     State(state): State<ServeState>,
     Path(id): Path<String>,

@@ -93,6 +93,12 @@ fn gauge(n: usize) -> ConstGauge {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "operations",
+    summary = "Prometheus text exposition: capwatch_checks_total{outcome}, capwatch_fetch_duration_seconds \
+        (histogram), capwatch_pages_changed_total, capwatch_snapshots_total, capwatch_reviews_total, \
+        capwatch_alerts{state}, capwatch_capabilities{state}, capwatch_capabilities_flagged{flag}, \
+        capwatch_guides{state}, capwatch_sources, capwatch_last_check_timestamp_seconds.",
+    responses((status = 200, description = "Metrics.", content_type = "text/plain; version=0.0.4", body = String)))]
 pub(super) async fn metrics(State(state): State<ServeState>) -> Response {
     let result = state
         .read(|store, reg| {
@@ -239,6 +245,12 @@ fn text(e: Error) -> Response {
 }
 
 /// `GET /healthz`: 200 "ok" when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "operations",
+    summary = "`ok` when the database answers.",
+    responses(
+        (status = 200, description = "Healthy: `ok`.", content_type = "text/plain", body = String),
+        (status = 503, description = "The database cannot be read.", content_type = "text/plain", body = String),
+    ))]
 pub(super) async fn healthz(State(state): State<ServeState>) -> Response {
     match state.read(|store, _| Ok(store.ping()?)).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),

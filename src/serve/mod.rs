@@ -23,10 +23,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Database work in flight at once, and idle read-only connections kept:
 /// twice the cores, at least 4. More requests wait for a turn instead of
@@ -175,33 +177,131 @@ impl ServeState {
     }
 }
 
+/// The OpenAPI description served at `/api/v1/openapi.json`: the header
+/// here; paths and schemas come from the handlers' `#[utoipa::path]` and the
+/// types they answer with, as `routes` registers them.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "capwatch API",
+        version = "1",
+        description = "Claimed and observed lifecycle status of capabilities, with their history, \
+            page changes and diffs. Read-only except POST /api/v1/reviews, which exists only when \
+            the server was started with CAPWATCH_API_TOKEN set. Times are RFC 3339 in UTC; dates \
+            are YYYY-MM-DD. Query times accept an RFC 3339 time, a date (its start for `since`, \
+            its end for `until` and `as_of`) or `now`. Errors are JSON objects with one `error` \
+            string."
+    ),
+    servers((url = "/")),
+    modifiers(&HeaderRest)
+)]
+struct ApiDoc;
+
+/// What the derive cannot say: the `bearer` security scheme that `POST
+/// /api/v1/reviews` names, and no license (the derive copies Cargo.toml's,
+/// which names none, as an empty one).
+struct HeaderRest;
+
+impl utoipa::Modify for HeaderRest {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        doc.info.license = None;
+        doc.components.get_or_insert_default().add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The value of CAPWATCH_API_TOKEN on the server."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route with its documentation: a route added here is in the
+/// OpenAPI document by construction. `with_reviews` adds the write route.
+fn routes(with_reviews: bool) -> OpenApiRouter<ServeState> {
+    let mut app = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::capabilities))
+        .routes(routes!(api::capability))
+        .routes(routes!(api::history))
+        .routes(routes!(api::guides))
+        .routes(routes!(api::source_changes))
+        .routes(routes!(api::change_detail))
+        .routes(routes!(api::openapi))
+        .routes(routes!(feed::all))
+        .routes(routes!(feed::guide))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(metrics::healthz))
+        .routes(routes!(pages::index))
+        .routes(routes!(pages::capability))
+        .routes(routes!(pages::change));
+    if with_reviews {
+        let (schemas, paths, method) = routes!(api::review);
+        app = app.routes((
+            schemas,
+            paths,
+            method.layer(DefaultBodyLimit::max(64 * 1024)),
+        ));
+    }
+    app
+}
+
+/// The OpenAPI 3.1 description of the whole surface, the review route included.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes(true).into_openapi()
+}
+
 /// The whole HTTP surface. `POST /api/v1/reviews` is registered only when
 /// the state holds an API token.
 pub fn router(state: ServeState) -> Router {
-    let mut app = Router::new()
-        .route("/", get(dashboard::index))
-        .route("/capabilities/{id}", get(dashboard::capability))
-        .route("/changes/{id}", get(dashboard::change))
-        .route("/feed.atom", get(feed::all))
-        .route("/guides/{id}/feed.atom", get(feed::guide))
-        .route("/metrics", get(metrics::metrics))
-        .route("/healthz", get(metrics::healthz))
-        .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/capabilities", get(api::capabilities))
-        .route("/api/v1/capabilities/{id}", get(api::capability))
-        .route("/api/v1/capabilities/{id}/history", get(api::history))
-        .route("/api/v1/guides", get(api::guides))
-        .route("/api/v1/sources/{id}/changes", get(api::source_changes))
-        .route("/api/v1/changes/{id}", get(api::change));
-    if state.writable() {
-        app = app.route(
-            "/api/v1/reviews",
-            post(api::review).layer(DefaultBodyLimit::max(64 * 1024)),
-        );
-    }
+    let (app, _) = routes(state.writable()).split_for_parts();
     app.fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// The HTML pages `dashboard` renders, with their documentation.
+mod pages {
+    use super::{PageError, ServeState, dashboard};
+    use axum::extract::{Path, State};
+    use axum::response::Response;
+
+    #[utoipa::path(get, path = "/", operation_id = "dashboard", tag = "pages",
+        summary = "HTML dashboard: the capability matrix grouped by guide.",
+        responses((status = 200, description = "HTML.", content_type = "text/html", body = String)))]
+    pub(super) async fn index(state: State<ServeState>) -> Result<Response, PageError> {
+        dashboard::index(state).await
+    }
+
+    #[utoipa::path(get, path = "/capabilities/{id}", operation_id = "capabilityPage", tag = "pages",
+        params(("id" = String, Path, description = "The capability id from the registry.")),
+        summary = "HTML: one capability's status, evidence, sources, stage strip and timeline.",
+        responses(
+            (status = 200, description = "HTML.", content_type = "text/html", body = String),
+            (status = 404, description = "No such capability.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn capability(
+        state: State<ServeState>,
+        id: Path<String>,
+    ) -> Result<Response, PageError> {
+        dashboard::capability(state, id).await
+    }
+
+    #[utoipa::path(get, path = "/changes/{id}", operation_id = "changePage", tag = "pages",
+        params(("id" = i64, Path, minimum = 1, description = "The change number.")),
+        summary = "HTML: one change as a coloured diff.",
+        responses(
+            (status = 200, description = "HTML.", content_type = "text/html", body = String),
+            (status = 400, description = "Not a change number.", content_type = "text/html", body = String),
+            (status = 404, description = "No such change.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn change(
+        state: State<ServeState>,
+        id: Path<String>,
+    ) -> Result<Response, PageError> {
+        dashboard::change(state, id).await
+    }
 }
 
 /// Serve until `shutdown` resolves; requests in flight are finished first.
@@ -306,7 +406,9 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log_failure(&self.0);
-        let body = serde_json::json!({ "error": self.0.message });
+        let body = api::ErrorBody {
+            error: self.0.message,
+        };
         (self.0.status, axum::Json(body)).into_response()
     }
 }
