@@ -170,8 +170,9 @@ async fn digest_arrives_as_one_multipart_message() {
         "{html}"
     );
     assert!(html.contains(&format!(">{GUIDE}</h2>")), "{html}");
+    // An apostrophe stays as it is: maud quotes every attribute with ".
     assert!(
-        html.contains("capwatch review ads-agent --by NAME --note &#39;checked the docs&#39;"),
+        html.contains("capwatch review ads-agent --by NAME --note 'checked the docs'"),
         "{html}"
     );
     assert!(html.contains("<pre"), "{html}");

@@ -27,6 +27,7 @@ use lettre::transport::smtp::authentication::Mechanism;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use maud::{DOCTYPE, Markup, html};
 use sha2::Digest as _;
 use std::fmt;
 use std::fmt::Write as _;
@@ -677,30 +678,17 @@ fn text_item(out: &mut String, item: &Item) {
 }
 
 // ---------------------------------------------------------------------------
-// HTML. Every string from outside goes through `esc`; only http(s) URLs
-// become links.
+// HTML: maud templates, which escape every `(splice)`; only http(s) URLs
+// become links. The "\n" between blocks keeps the message source readable.
 
-/// Escape text for HTML element content and quoted attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// A link when `url` is http(s), else the label as text.
+fn link(url: &str, label: &str) -> Markup {
+    html! {
+        @if let Some(u) = http_url(url) {
+            a href=(u.as_str()) { (label) }
+        } @else {
+            (label)
         }
-    }
-    out
-}
-
-/// A link when `url` is http(s), else the escaped text.
-fn link(url: &str, label: &str) -> String {
-    match http_url(url) {
-        Some(u) => format!("<a href=\"{}\">{}</a>", esc(u.as_str()), esc(label)),
-        None => esc(label),
     }
 }
 
@@ -717,147 +705,146 @@ const PRE_STYLE: &str = "background:#f6f8fa;border:1px solid #ddd;padding:8px;fo
 
 fn render_html(digest: &Digest, subject: &str) -> String {
     let (open, resolved) = counts(&digest.sections);
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
-         <body style=\"font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;line-height:1.45;color:#222;max-width:760px\">\n\
-         <p><strong>capwatch: {}.</strong>",
-        esc(subject),
-        esc(&count_phrase(open, resolved))
-    );
-    if open > 0 {
-        out.push_str(
-            " Each finding says what is wrong, shows the evidence, and gives the command that \
-             records your review once you have checked the guide against the docs.",
-        );
-    }
-    out.push_str("</p>\n");
-    for section in &digest.sections {
-        html_section(&mut out, section);
-    }
-    let resolved = resolved_items(&digest.sections);
-    if !resolved.is_empty() {
-        out.push_str("<h2 style=\"font-size:18px;margin-top:24px\">Resolved</h2>\n<ul>\n");
-        for (guide, item) in resolved {
-            let _ = writeln!(
-                out,
-                "<li>{} — <strong>{}</strong>: {}</li>",
-                esc(&clean_line(guide, MAX_NAME)),
-                esc(&clean_line(&item.subject_name, MAX_NAME)),
-                esc(&clean_line(&item.summary, MAX_SUMMARY))
-            );
+    let resolved_list = resolved_items(&digest.sections);
+    let ids: Vec<String> = digest.alert_ids().iter().map(|i| i.to_string()).collect();
+    html! {
+        (DOCTYPE) "\n"
+        html {
+            head { meta charset="utf-8"; title { (subject) } }
+            "\n"
+            body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;line-height:1.45;color:#222;max-width:760px" {
+                "\n"
+                p {
+                    strong { "capwatch: " (count_phrase(open, resolved)) "." }
+                    @if open > 0 {
+                        " Each finding says what is wrong, shows the evidence, and gives the command \
+                         that records your review once you have checked the guide against the docs."
+                    }
+                }
+                "\n"
+                @for section in &digest.sections { (html_section(section)) }
+                @if !resolved_list.is_empty() {
+                    h2 style="font-size:18px;margin-top:24px" { "Resolved" }
+                    "\n"
+                    ul {
+                        "\n"
+                        @for (guide, item) in &resolved_list {
+                            li {
+                                (clean_line(guide, MAX_NAME)) " — "
+                                strong { (clean_line(&item.subject_name, MAX_NAME)) }
+                                ": " (clean_line(&item.summary, MAX_SUMMARY))
+                            }
+                            "\n"
+                        }
+                    }
+                    "\n"
+                }
+                p style="color:#777;font-size:12px;margin-top:24px" {
+                    "capwatch · alerts " (ids.join(", "))
+                }
+                "\n"
+            }
         }
-        out.push_str("</ul>\n");
+        "\n"
     }
-    let _ = write!(
-        out,
-        "<p style=\"color:#777;font-size:12px;margin-top:24px\">capwatch · alerts {}</p>\n</body></html>\n",
-        esc(&digest
-            .alert_ids()
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", "))
-    );
-    out
+    .into_string()
 }
 
-fn html_section(out: &mut String, section: &GuideSection) {
+fn html_section(section: &GuideSection) -> Markup {
     let items = open_items(section);
-    if items.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "<h2 style=\"font-size:18px;margin-top:24px;border-bottom:1px solid #ddd\">{}</h2>",
-        esc(&clean_line(&section.guide_title, MAX_NAME))
-    );
-    for item in items {
-        html_item(out, item);
+    html! {
+        @if !items.is_empty() {
+            h2 style="font-size:18px;margin-top:24px;border-bottom:1px solid #ddd" {
+                (clean_line(&section.guide_title, MAX_NAME))
+            }
+            "\n"
+            @for item in items { (html_item(item)) }
+        }
     }
 }
 
-fn html_item(out: &mut String, item: &Item) {
-    let _ = write!(
-        out,
-        "<div style=\"border-left:4px solid {};padding:4px 12px;margin:14px 0\">\n\
-         <h3 style=\"font-size:16px;margin:4px 0\">{}: {}</h3>\n<p style=\"margin:4px 0\">{}</p>\n",
-        kind_colour(&item.kind),
-        esc(&kind_label(&item.kind)),
-        esc(&clean_line(&item.subject_name, MAX_NAME)),
-        esc(&clean_line(&item.summary, MAX_SUMMARY))
-    );
-    if item.reminder_of.is_some() {
-        out.push_str(
-            "<p style=\"margin:4px 0\"><em>Reminder: this finding is still open.</em></p>\n",
-        );
-    }
-    if !item.evidence.is_empty() {
-        out.push_str("<p style=\"margin:8px 0 2px\">Evidence:</p>\n");
-        for q in item.evidence.iter().take(MAX_QUOTES) {
-            let _ = writeln!(
-                out,
-                "<blockquote style=\"margin:4px 0 4px 8px;padding-left:8px;border-left:2px solid #ccc\">“{}” — {}</blockquote>",
-                esc(&clean_line(&q.quote, MAX_QUOTE)),
-                link(&q.url, &clean_line(&q.source, MAX_NAME))
-            );
-        }
-        if item.evidence.len() > MAX_QUOTES {
-            let _ = writeln!(
-                out,
-                "<p style=\"margin:2px 0\">… and {} more</p>",
-                item.evidence.len() - MAX_QUOTES
-            );
-        }
-    }
-    if let Some(diff) = item
+fn html_item(item: &Item) -> Markup {
+    let diff = item
         .diff_excerpt
         .as_deref()
         .filter(|d| !d.trim().is_empty())
-    {
-        out.push_str("<p style=\"margin:8px 0 2px\">What changed:</p>\n");
-        let _ = write!(out, "<pre style=\"{PRE_STYLE}\">");
-        for (n, line) in clean_block(diff, MAX_DIFF_LINES, MAX_DIFF_COLS)
-            .lines()
-            .enumerate()
-        {
-            if n > 0 {
-                out.push('\n');
-            }
-            let colour = if line.starts_with('+') && !line.starts_with("+++") {
-                Some("#1b5e20;background:#e6ffed")
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                Some("#b71c1c;background:#ffeef0")
-            } else {
-                None
-            };
-            match colour {
-                Some(c) => {
-                    let _ = write!(out, "<span style=\"color:{c}\">{}</span>", esc(line));
-                }
-                None => out.push_str(&esc(line)),
-            }
-        }
-        out.push_str("</pre>\n");
-    }
-    if !item.urls.is_empty() {
-        out.push_str("<p style=\"margin:8px 0 2px\">Sources:</p>\n<ul style=\"margin:2px 0\">\n");
-        for u in item.urls.iter().take(MAX_URLS) {
-            let shown = clean_line(u, MAX_URL);
-            let _ = writeln!(out, "<li>{}</li>", link(u, &shown));
-        }
-        out.push_str("</ul>\n");
-    }
+        .map(|d| clean_block(d, MAX_DIFF_LINES, MAX_DIFF_COLS));
     let command = clean_line(&item.review_command, MAX_COMMAND);
-    if !command.is_empty() {
-        let _ = write!(
-            out,
-            "<p style=\"margin:8px 0 2px\">When you have checked it, record your review:</p>\n<pre style=\"{PRE_STYLE}\">{}</pre>\n",
-            esc(&command)
-        );
+    html! {
+        div style={ "border-left:4px solid " (kind_colour(&item.kind)) ";padding:4px 12px;margin:14px 0" } {
+            "\n"
+            h3 style="font-size:16px;margin:4px 0" {
+                (kind_label(&item.kind)) ": " (clean_line(&item.subject_name, MAX_NAME))
+            }
+            "\n"
+            p style="margin:4px 0" { (clean_line(&item.summary, MAX_SUMMARY)) }
+            "\n"
+            @if item.reminder_of.is_some() {
+                p style="margin:4px 0" { em { "Reminder: this finding is still open." } }
+                "\n"
+            }
+            @if !item.evidence.is_empty() {
+                p style="margin:8px 0 2px" { "Evidence:" }
+                "\n"
+                @for q in item.evidence.iter().take(MAX_QUOTES) {
+                    blockquote style="margin:4px 0 4px 8px;padding-left:8px;border-left:2px solid #ccc" {
+                        "“" (clean_line(&q.quote, MAX_QUOTE)) "” — "
+                        (link(&q.url, &clean_line(&q.source, MAX_NAME)))
+                    }
+                    "\n"
+                }
+                @if item.evidence.len() > MAX_QUOTES {
+                    p style="margin:2px 0" { "… and " (item.evidence.len() - MAX_QUOTES) " more" }
+                    "\n"
+                }
+            }
+            @if let Some(diff) = &diff {
+                p style="margin:8px 0 2px" { "What changed:" }
+                "\n"
+                pre style=(PRE_STYLE) {
+                    @for (n, line) in diff.lines().enumerate() {
+                        @if n > 0 { "\n" }
+                        @if let Some(colour) = diff_colour(line) {
+                            span style={ "color:" (colour) } { (line) }
+                        } @else {
+                            (line)
+                        }
+                    }
+                }
+                "\n"
+            }
+            @if !item.urls.is_empty() {
+                p style="margin:8px 0 2px" { "Sources:" }
+                "\n"
+                ul style="margin:2px 0" {
+                    "\n"
+                    @for u in item.urls.iter().take(MAX_URLS) {
+                        li { (link(u, &clean_line(u, MAX_URL))) }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
+            @if !command.is_empty() {
+                p style="margin:8px 0 2px" { "When you have checked it, record your review:" }
+                "\n"
+                pre style=(PRE_STYLE) { (command) }
+                "\n"
+            }
+        }
+        "\n"
     }
-    out.push_str("</div>\n");
+}
+
+/// The colours of an added or removed diff line; None for the rest.
+fn diff_colour(line: &str) -> Option<&'static str> {
+    if line.starts_with('+') && !line.starts_with("+++") {
+        Some("#1b5e20;background:#e6ffed")
+    } else if line.starts_with('-') && !line.starts_with("---") {
+        Some("#b71c1c;background:#ffeef0")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -961,6 +948,45 @@ mod tests {
         assert!(!html.contains("href=\"data"));
         assert!(html.contains("href=\"https://docs.example.com/a?x=1&amp;y=%222%22\""));
         assert!(html.contains("data:text/html,&lt;b&gt;"));
+    }
+
+    #[test]
+    fn hostile_name_quote_and_diff_line_are_escaped_in_the_html_part() {
+        const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+        const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+        let mut i = item(1, "source_changed");
+        i.subject_name = format!("Ads {HOSTILE}");
+        i.evidence[0].quote = format!("Now {HOSTILE}");
+        i.diff_excerpt = Some(format!("@@ -1 +1 @@\n-old\n+new {HOSTILE}"));
+        let mut r = item(2, "resolved");
+        r.subject_name = format!("Gone {HOSTILE}");
+        let html = render_html(&digest(vec![i, r]), &format!("subject {HOSTILE}"));
+        assert!(!html.contains(HOSTILE), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        for shown in [
+            "<title>subject ",
+            ": Ads ",
+            "“Now ",
+            "+new ",
+            "<strong>Gone ",
+        ] {
+            assert!(
+                html.contains(&format!("{shown}{ESCAPED}")),
+                "{shown}: {html}"
+            );
+        }
+        // Parsed back, the text is exactly what came in, and no element was added.
+        let doc = scraper::Html::parse_document(&html);
+        let text = |css: &str| -> Vec<String> {
+            let sel = scraper::Selector::parse(css).unwrap();
+            doc.select(&sel).map(|e| e.text().collect()).collect()
+        };
+        assert!(text("script").is_empty());
+        assert_eq!(text("title"), [format!("subject {HOSTILE}")]);
+        assert_eq!(text("h3"), [format!("Source page changed: Ads {HOSTILE}")]);
+        assert!(text("blockquote")[0].starts_with(&format!("“Now {HOSTILE}”")));
+        assert_eq!(text("pre span")[1], format!("+new {HOSTILE}"));
+        assert!(text("li strong").contains(&format!("Gone {HOSTILE}")));
     }
 
     #[test]

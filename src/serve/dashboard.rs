@@ -1,10 +1,10 @@
 //! The HTML dashboard: the capability matrix (`/`), one capability's timeline
 //! (`/capabilities/{id}`) and a rendered diff (`/changes/{id}`). Server-side
-//! HTML with inline CSS, no script, printable. Every piece of text from a page,
-//! the registry or a person goes through `html::esc`; links to pages are
-//! emitted only for http(s) URLs.
+//! HTML with inline CSS, no script, printable. The pages are maud templates:
+//! every piece of text from a page, the registry or a person is a `(splice)`,
+//! which maud escapes; links to pages are emitted only for http(s) URLs.
 
-use super::html::{esc, json_for_script, link_or_text, seg};
+use super::html::{JsonIsland, link_or_text, seg};
 use super::{Error, PageError, ServeState, api};
 use crate::config::Registry;
 use crate::evaluate::{Assessment, Freshness, GuideAssessment, State as FreshState};
@@ -16,8 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use jiff::Timestamp;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
-use std::fmt::Write;
 
 /// Lines of a diff shown on one page; the API has the whole diff.
 const MAX_DIFF_LINES: usize = 5000;
@@ -76,19 +76,36 @@ svg.strip{width:100%;max-width:1000px;height:auto;border:1px solid #e3e3e3;backg
 "#;
 
 /// A whole HTML page with the shared header and style.
-pub(super) fn page(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"alternate\" type=\"application/atom+xml\" title=\"capwatch changes\" href=\"/feed.atom\">\
-         <style>{CSS}</style></head><body>\
-         <header class=\"top\"><strong><a href=\"/\">capwatch</a></strong>\
-         <nav><a href=\"/\">Capabilities</a><a href=\"/feed.atom\">Atom feed</a>\
-         <a href=\"/api/v1/capabilities\">JSON API</a><a href=\"/api/v1/openapi.json\">OpenAPI</a>\
-         <a href=\"/metrics\">Metrics</a></nav></header>\n<main>{body}</main></body></html>\n",
-        esc(title)
-    );
-    let mut res = Html(html).into_response();
+pub(super) fn page(title: &str, body: Markup) -> Response {
+    let doc = html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="alternate" type="application/atom+xml" title="capwatch changes" href="/feed.atom";
+                // Safe: CSS is a constant of this file, with no outside text in it.
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header.top {
+                    strong { a href="/" { "capwatch" } }
+                    nav {
+                        a href="/" { "Capabilities" }
+                        a href="/feed.atom" { "Atom feed" }
+                        a href="/api/v1/capabilities" { "JSON API" }
+                        a href="/api/v1/openapi.json" { "OpenAPI" }
+                        a href="/metrics" { "Metrics" }
+                    }
+                }
+                "\n"
+                main { (body) }
+            }
+        }
+        "\n"
+    };
+    let mut res = Html(doc.into_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -104,7 +121,7 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 
 /// "fresh / due soon / expired" as a coloured badge (class `state-…`) and
 /// the days left or overdue as visible text.
-fn freshness_badge(f: &Freshness) -> String {
+fn freshness_badge(f: &Freshness) -> Markup {
     let label = match f.state {
         FreshState::Fresh => "fresh",
         FreshState::DueSoon => "due soon",
@@ -116,10 +133,11 @@ fn freshness_badge(f: &Freshness) -> String {
         Some(d) if d > 0 => format!("{} left", plural(d, "day", "days")),
         Some(d) => format!("{} overdue", plural(-d, "day", "days")),
     };
-    format!(
-        "<span class=\"state state-{}\">{label}</span> <span class=\"days\">{figure}</span>",
-        f.state.as_str()
-    )
+    html! {
+        span class={ "state state-" (f.state.as_str()) } { (label) }
+        " "
+        span.days { (figure) }
+    }
 }
 
 fn date_or(d: Option<jiff::civil::Date>, none: &str) -> String {
@@ -131,50 +149,48 @@ fn day(t: Timestamp) -> String {
 }
 
 /// stage · access · regions, with drifting dimensions marked on the observed side.
-fn status_text(s: &Status, drift: &[Dimension], mark: bool) -> String {
+fn status_text(s: &Status, drift: &[Dimension], mark: bool) -> Markup {
     let part = |d: Dimension, v: String| {
-        if mark && drift.contains(&d) {
-            format!(
-                "<span class=\"differs\" title=\"differs from the claim\">{}</span>",
-                esc(&v)
-            )
-        } else {
-            esc(&v)
+        html! {
+            @if mark && drift.contains(&d) {
+                span.differs title="differs from the claim" { (v) }
+            } @else {
+                (v)
+            }
         }
     };
-    format!(
-        "{} · {} · {}",
-        part(Dimension::Stage, s.stage.to_string()),
-        part(Dimension::Access, s.access.to_string()),
-        part(Dimension::Regions, s.regions.to_string())
-    )
+    html! {
+        (part(Dimension::Stage, s.stage.to_string()))
+        " · "
+        (part(Dimension::Access, s.access.to_string()))
+        " · "
+        (part(Dimension::Regions, s.regions.to_string()))
+    }
 }
 
-fn flags_list(a: &Assessment) -> String {
-    if a.findings.is_empty() && a.flags.is_empty() {
-        return "<span class=\"muted\">none</span>".to_string();
-    }
-    let mut out = String::from("<ul class=\"flags\">");
-    for f in &a.findings {
-        let _ = write!(
-            out,
-            "<li class=\"flag-{}{}\" title=\"{}\">{}{}</li>",
-            f.kind.as_str(),
-            if f.snoozed { " snoozed" } else { "" },
-            esc(&f.summary),
-            f.kind.as_str(),
-            if f.snoozed { " (snoozed)" } else { "" }
-        );
-    }
-    for k in a
+fn flags_list(a: &Assessment) -> Markup {
+    let plain = a
         .flags
         .iter()
-        .filter(|k| !a.findings.iter().any(|f| f.kind == **k))
-    {
-        let _ = write!(out, "<li class=\"flag-{0}\">{0}</li>", k.as_str());
+        .filter(|k| !a.findings.iter().any(|f| f.kind == **k));
+    html! {
+        @if a.findings.is_empty() && a.flags.is_empty() {
+            span.muted { "none" }
+        } @else {
+            ul.flags {
+                @for f in &a.findings {
+                    li class={ "flag-" (f.kind.as_str()) @if f.snoozed { " snoozed" } }
+                        title=(f.summary) {
+                        (f.kind.as_str())
+                        @if f.snoozed { " (snoozed)" }
+                    }
+                }
+                @for k in plain {
+                    li class={ "flag-" (k.as_str()) } { (k.as_str()) }
+                }
+            }
+        }
     }
-    out.push_str("</ul>");
-    out
 }
 
 /// The newest change among a capability's sources.
@@ -197,134 +213,126 @@ pub(super) async fn index(State(state): State<ServeState>) -> Result<Response, P
     let body = state
         .read(|store, reg| index_body(store, reg, Timestamp::now()))
         .await?;
-    Ok(page("capwatch — claims against the docs", &body))
+    Ok(page("capwatch — claims against the docs", body))
 }
 
-fn index_body(store: &Store, reg: &Registry, now: Timestamp) -> Result<String, Error> {
+fn index_body(store: &Store, reg: &Registry, now: Timestamp) -> Result<Markup, Error> {
     let (guides, caps) = pipeline::assess_all(store, reg, now)?;
     let count = |s: FreshState| caps.iter().filter(|c| c.freshness.state == s).count();
     let drifting = caps.iter().filter(|c| !c.drift.is_empty()).count();
-    let mut out = String::with_capacity(4096 + caps.len() * 1200);
-    let _ = write!(
-        out,
-        "<h1>Capabilities</h1><p class=\"summary\"><span>{} capabilities in {} guide(s)</span>\
-         <span><span class=\"state state-fresh\">fresh</span> {}</span>\
-         <span><span class=\"state state-due_soon\">due soon</span> {}</span>\
-         <span><span class=\"state state-expired\">expired</span> {}</span>\
-         <span class=\"driftmark\">drift {}</span><span class=\"muted\">as of {}</span></p>",
-        caps.len(),
-        guides.len(),
-        count(FreshState::Fresh),
-        count(FreshState::DueSoon),
-        count(FreshState::Expired),
-        drifting,
-        day(now)
-    );
-    if caps.is_empty() {
-        out.push_str("<p>The registry names no capabilities yet.</p>");
-    }
-    for g in &guides {
-        guide_section(&mut out, store, reg, g, &caps)?;
-    }
-    Ok(out)
+    let sections = guides
+        .iter()
+        .map(|g| guide_section(store, reg, g, &caps))
+        .collect::<Result<Vec<Markup>, Error>>()?;
+    Ok(html! {
+        h1 { "Capabilities" }
+        p.summary {
+            span { (caps.len()) " capabilities in " (guides.len()) " guide(s)" }
+            span { span.state.state-fresh { "fresh" } " " (count(FreshState::Fresh)) }
+            span { span.state."state-due_soon" { "due soon" } " " (count(FreshState::DueSoon)) }
+            span { span.state.state-expired { "expired" } " " (count(FreshState::Expired)) }
+            span.driftmark { "drift " (drifting) }
+            span.muted { "as of " (day(now)) }
+        }
+        @if caps.is_empty() {
+            p { "The registry names no capabilities yet." }
+        }
+        @for s in sections { (s) }
+    })
 }
 
 fn guide_section(
-    out: &mut String,
     store: &Store,
     reg: &Registry,
     g: &GuideAssessment,
     caps: &[Assessment],
-) -> Result<(), Error> {
-    let _ = write!(
-        out,
-        "<section id=\"guide-{}\"><h2>{} <small>({})</small></h2>\
-         <p>Guide validated {} · expires {} · {} · <a href=\"/guides/{}/feed.atom\">feed</a></p>",
-        seg(&g.id),
-        esc(&g.title),
-        esc(&g.id),
-        date_or(g.freshness.validated_on, "never"),
-        date_or(g.freshness.expires_on, "—"),
-        freshness_badge(&g.freshness),
-        seg(&g.id)
-    );
-    if !g.findings.is_empty() {
-        out.push_str("<ul class=\"findings\">");
-        for f in &g.findings {
-            let _ = write!(
-                out,
-                "<li><b>{}</b>: {}</li>",
-                f.kind.as_str(),
-                esc(&f.summary)
-            );
+) -> Result<Markup, Error> {
+    let rows = caps
+        .iter()
+        .filter(|c| c.guide == g.id)
+        .map(|a| Ok((a, last_change(store, reg, &a.id)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(html! {
+        section id={ "guide-" (seg(&g.id)) } {
+            h2 { (g.title) " " small { "(" (g.id) ")" } }
+            p {
+                "Guide validated " (date_or(g.freshness.validated_on, "never"))
+                " · expires " (date_or(g.freshness.expires_on, "—"))
+                " · " (freshness_badge(&g.freshness))
+                " · " a href={ "/guides/" (seg(&g.id)) "/feed.atom" } { "feed" }
+            }
+            @if !g.findings.is_empty() {
+                ul.findings {
+                    @for f in &g.findings {
+                        li { b { (f.kind.as_str()) } ": " (f.summary) }
+                    }
+                }
+            }
+            table.matrix {
+                thead {
+                    tr {
+                        th { "Capability" } th { "Claimed" } th { "Observed" } th { "Drift" }
+                        th { "Validated" } th { "Freshness" } th { "Flags" } th { "Last change" }
+                    }
+                }
+                tbody {
+                    @for (a, change) in &rows { (matrix_row(a, change.as_ref())) }
+                }
+            }
         }
-        out.push_str("</ul>");
+    })
+}
+
+/// One capability's row in the matrix.
+fn matrix_row(a: &Assessment, change: Option<&ChangeRow>) -> Markup {
+    let quote = a
+        .observed
+        .evidence
+        .iter()
+        .find(|e| e.dimension == "stage")
+        .or(a.observed.evidence.first());
+    let drift: Vec<&str> = a.drift.iter().map(|d| d.as_str()).collect();
+    html! {
+        tr.cap.drift[!drift.is_empty()] id={ "cap-" (seg(&a.id)) } {
+            td {
+                a href={ "/capabilities/" (seg(&a.id)) } { (a.name) }
+                br;
+                small { (a.id) }
+            }
+            td.claimed { (status_text(&a.claim, &a.drift, false)) }
+            td.observed {
+                (status_text(&a.observed.status(), &a.drift, true))
+                @if let Some(e) = quote {
+                    div.quote {
+                        "“" (excerpt(&e.quote, 160)) "” — " (link_or_text(&e.url, &e.source))
+                    }
+                }
+            }
+            td {
+                @if drift.is_empty() {
+                    span.muted { "—" }
+                } @else {
+                    span.driftmark { "drift: " (drift.join(", ")) }
+                }
+            }
+            td {
+                (date_or(a.freshness.validated_on, "never"))
+                br;
+                small { "expires " (date_or(a.freshness.expires_on, "—")) }
+            }
+            td.freshness { (freshness_badge(&a.freshness)) }
+            td { (flags_list(a)) }
+            td {
+                @if let Some(c) = change {
+                    a href={ "/changes/" (c.id) } { (c.at.strftime("%Y-%m-%d")) }
+                    br;
+                    small { (c.source_id) " +" (c.added) " −" (c.removed) }
+                } @else {
+                    span.muted { "none" }
+                }
+            }
+        }
     }
-    out.push_str(
-        "<table class=\"matrix\"><thead><tr><th>Capability</th><th>Claimed</th><th>Observed</th>\
-         <th>Drift</th><th>Validated</th><th>Freshness</th><th>Flags</th><th>Last change</th></tr></thead><tbody>",
-    );
-    for a in caps.iter().filter(|c| c.guide == g.id) {
-        let drift = if a.drift.is_empty() {
-            "<span class=\"muted\">—</span>".to_string()
-        } else {
-            format!(
-                "<span class=\"driftmark\">drift: {}</span>",
-                a.drift
-                    .iter()
-                    .map(|d| d.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let quote = a
-            .observed
-            .evidence
-            .iter()
-            .find(|e| e.dimension == "stage")
-            .or(a.observed.evidence.first())
-            .map(|e| {
-                format!(
-                    "<div class=\"quote\">“{}” — {}</div>",
-                    esc(&excerpt(&e.quote, 160)),
-                    link_or_text(&e.url, &e.source)
-                )
-            })
-            .unwrap_or_default();
-        let change = match last_change(store, reg, &a.id)? {
-            Some(c) => format!(
-                "<a href=\"/changes/{}\">{}</a><br><small>{} +{} −{}</small>",
-                c.id,
-                c.at.strftime("%Y-%m-%d"),
-                esc(&c.source_id),
-                c.added,
-                c.removed
-            ),
-            None => "<span class=\"muted\">none</span>".to_string(),
-        };
-        let _ = write!(
-            out,
-            "<tr class=\"cap{}\" id=\"cap-{}\"><td><a href=\"/capabilities/{}\">{}</a><br><small>{}</small></td>\
-             <td class=\"claimed\">{}</td><td class=\"observed\">{}{}</td><td>{}</td>\
-             <td>{}<br><small>expires {}</small></td><td class=\"freshness\">{}</td><td>{}</td><td>{}</td></tr>",
-            if a.drift.is_empty() { "" } else { " drift" },
-            seg(&a.id),
-            seg(&a.id),
-            esc(&a.name),
-            esc(&a.id),
-            status_text(&a.claim, &a.drift, false),
-            status_text(&a.observed.status(), &a.drift, true),
-            quote,
-            drift,
-            date_or(a.freshness.validated_on, "never"),
-            date_or(a.freshness.expires_on, "—"),
-            freshness_badge(&a.freshness),
-            flags_list(a),
-            change
-        );
-    }
-    out.push_str("</tbody></table></section>");
-    Ok(())
 }
 
 /// `GET /capabilities/{id}`: status, evidence, sources, a stage strip and the timeline.
@@ -335,7 +343,7 @@ pub(super) async fn capability(
     let (title, body) = state
         .read(move |store, reg| capability_body(store, reg, &id, Timestamp::now()))
         .await?;
-    Ok(page(&title, &body))
+    Ok(page(&title, body))
 }
 
 fn capability_body(
@@ -343,7 +351,7 @@ fn capability_body(
     reg: &Registry,
     id: &str,
     now: Timestamp,
-) -> Result<(String, String), Error> {
+) -> Result<(String, Markup), Error> {
     let cap = api::find_capability(reg, id)?;
     let (guides, caps) = pipeline::assess_all(store, reg, now)?;
     let detail = api::detail_from(store, cap, &guides, &caps)?;
@@ -352,21 +360,8 @@ fn capability_body(
         .find(|c| c.id == cap.id)
         .ok_or_else(|| Error::not_found(format!("no capability \"{id}\"")))?;
     let events = timeline(store, reg, &cap.id, None, None)?;
-    let mut out = String::with_capacity(16 * 1024);
-    let _ = write!(
-        out,
-        "<p><a href=\"/#guide-{}\">← guide {}</a></p><h1>{} <small>({})</small></h1>",
-        seg(&cap.guide),
-        esc(&cap.guide),
-        esc(&a.name),
-        esc(&a.id)
-    );
-    let _ = write!(
-        out,
-        "<table class=\"status\"><thead><tr><th></th><th>Claimed</th><th>Observed</th></tr></thead><tbody>"
-    );
     let obs = a.observed.status();
-    for (d, c, o) in [
+    let dimensions = [
         (
             Dimension::Stage,
             a.claim.stage.to_string(),
@@ -382,181 +377,151 @@ fn capability_body(
             a.claim.regions.to_string(),
             obs.regions.to_string(),
         ),
-    ] {
-        let differs = a.drift.contains(&d);
-        let _ = write!(
-            out,
-            "<tr{}><th>{}</th><td>{}</td><td{}>{}{}</td></tr>",
-            if differs { " class=\"drift\"" } else { "" },
-            d.as_str(),
-            esc(&c),
-            if differs {
-                " class=\"observed differs\""
-            } else {
-                " class=\"observed\""
-            },
-            esc(&o),
-            if differs { " ⚠ drift" } else { "" }
-        );
-    }
-    let _ = write!(
-        out,
-        "</tbody></table><p>Validated {} · expires {} · {}{}</p>",
-        date_or(a.freshness.validated_on, "never"),
-        date_or(a.freshness.expires_on, "—"),
-        freshness_badge(&a.freshness),
-        a.last_review
-            .as_ref()
-            .map(|r| format!(
-                " · last review by {} on {}{}",
-                esc(&r.by),
-                day(r.at),
-                r.note
-                    .as_ref()
-                    .map(|n| format!(": “{}”", esc(n)))
-                    .unwrap_or_default()
-            ))
-            .unwrap_or_default()
-    );
-    let _ = write!(
-        out,
-        "<p class=\"muted\">Record a review: <code>capwatch review {} --by NAME --note TEXT</code></p>",
-        esc(&a.id)
-    );
-    if !a.findings.is_empty() {
-        out.push_str("<h2>Findings</h2><ul class=\"findings\">");
-        for f in &a.findings {
-            let _ = write!(
-                out,
-                "<li><b>{}</b>{}: {}</li>",
-                f.kind.as_str(),
-                if f.snoozed { " (snoozed)" } else { "" },
-                esc(&f.summary)
-            );
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("<h2>Evidence</h2>");
-    if a.observed.evidence.is_empty() {
-        out.push_str("<p class=\"muted\">No page states a status for this capability yet.</p>");
-    }
-    for e in &a.observed.evidence {
-        let _ = write!(
-            out,
-            "<blockquote>“{}”</blockquote><p class=\"muted\">{} = {} — {} · rule: {}</p>",
-            esc(&e.quote),
-            esc(&e.dimension),
-            esc(&e.value),
-            link_or_text(&e.url, &e.source),
-            esc(&e.rule)
-        );
-    }
-    for n in &a.observed.notes {
-        let _ = write!(out, "<p><b>note:</b> {}</p>", esc(n));
-    }
-
-    out.push_str(
-        "<h2>Sources</h2><table><thead><tr><th>Source</th><th>Last check</th><th>Version</th><th>Latest change</th></tr></thead><tbody>",
-    );
-    for s in detail["sources"].as_array().into_iter().flatten() {
-        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let check = &s["last_check"];
-        let check = if check.is_null() {
-            "never checked".to_string()
-        } else {
-            format!(
-                "{} <small>{} · {} ms</small>",
-                esc(&str_of(&check["detail"])),
-                esc(&str_of(&check["at"])),
-                check["duration_ms"]
-            )
-        };
-        let version = match s["current_snapshot"]["seq"].as_i64() {
-            Some(n) => format!("snapshot {n}"),
-            None => "none".to_string(),
-        };
-        let change = &s["latest_change"];
-        let change = match change["id"].as_i64() {
-            Some(cid) => format!(
-                "<a href=\"/changes/{cid}\">{} → {}</a> <small>{}</small>",
-                change["from"]["seq"],
-                change["to"]["seq"],
-                esc(&str_of(&change["at"]))
-            ),
-            None => "none".to_string(),
-        };
-        let failures = s["failures"].as_u64().unwrap_or(0);
-        let _ = write!(
-            out,
-            "<tr><td>{}<br><small>{}</small></td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&str_of(&s["id"])),
-            link_or_text(&str_of(&s["url"]), &str_of(&s["url"])),
-            check,
-            if failures > 0 {
-                format!("<br><b>{failures} failed in a row</b>")
-            } else {
-                String::new()
-            },
-            version,
-            change
-        );
-    }
-    out.push_str("</tbody></table>");
-
-    out.push_str("<h2>Observed stage over time</h2>");
+    ];
     let source_ids: Vec<String> = cap.sources.iter().map(|s| s.id.clone()).collect();
-    out.push_str(&stage_strip(&events, &source_ids, now));
-
-    let _ = write!(
-        out,
-        "<h2>Timeline</h2><p class=\"muted\">Newest first{}. <a href=\"/api/v1/capabilities/{}/history\">As JSON</a>.</p>\
-         <table class=\"timeline\"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>",
-        if events.len() > MAX_EVENTS {
-            format!("; the latest {MAX_EVENTS} of {} events", events.len())
-        } else {
-            String::new()
-        },
-        seg(&cap.id)
-    );
-    for e in events.iter().rev().take(MAX_EVENTS) {
-        timeline_row(&mut out, e);
-    }
-    out.push_str("</tbody></table>");
-    let _ = write!(
-        out,
-        "<script type=\"application/json\" id=\"capwatch-status\">{}</script>",
-        json_for_script(&detail)
-    );
-    Ok((format!("{} — capwatch", a.name), out))
-}
-
-fn timeline_row(out: &mut String, e: &Value) {
-    let s = |k: &str| e[k].as_str().unwrap_or_default();
-    let kind = s("kind");
-    let mut what = format!(
-        "<span class=\"kind kind-{}\">{}</span> {}",
-        esc(kind),
-        esc(kind),
-        esc(s("summary"))
-    );
-    match kind {
-        "observation" if !s("quote").is_empty() => {
-            let _ = write!(what, "<blockquote>“{}”</blockquote>", esc(s("quote")));
-        }
-        "change" => {
-            if let Some(id) = e["change_id"].as_i64() {
-                let _ = write!(what, " <a href=\"/changes/{id}\">view diff</a>");
+    let body = html! {
+        p { a href={ "/#guide-" (seg(&cap.guide)) } { "← guide " (cap.guide) } }
+        h1 { (a.name) " " small { "(" (a.id) ")" } }
+        table.status {
+            thead { tr { th {} th { "Claimed" } th { "Observed" } } }
+            tbody {
+                @for (d, c, o) in &dimensions {
+                    @let differs = a.drift.contains(d);
+                    tr class=[differs.then_some("drift")] {
+                        th { (d.as_str()) }
+                        td { (c) }
+                        td.observed.differs[differs] { (o) @if differs { " ⚠ drift" } }
+                    }
+                }
             }
         }
-        _ => {}
+        p {
+            "Validated " (date_or(a.freshness.validated_on, "never"))
+            " · expires " (date_or(a.freshness.expires_on, "—"))
+            " · " (freshness_badge(&a.freshness))
+            @if let Some(r) = &a.last_review {
+                " · last review by " (r.by) " on " (day(r.at))
+                @if let Some(n) = &r.note { ": “" (n) "”" }
+            }
+        }
+        p.muted {
+            "Record a review: " code { "capwatch review " (a.id) " --by NAME --note TEXT" }
+        }
+        @if !a.findings.is_empty() {
+            h2 { "Findings" }
+            ul.findings {
+                @for f in &a.findings {
+                    li { b { (f.kind.as_str()) } @if f.snoozed { " (snoozed)" } ": " (f.summary) }
+                }
+            }
+        }
+        h2 { "Evidence" }
+        @if a.observed.evidence.is_empty() {
+            p.muted { "No page states a status for this capability yet." }
+        }
+        @for e in &a.observed.evidence {
+            blockquote { "“" (e.quote) "”" }
+            p.muted {
+                (e.dimension) " = " (e.value) " — " (link_or_text(&e.url, &e.source))
+                " · rule: " (e.rule)
+            }
+        }
+        @for n in &a.observed.notes {
+            p { b { "note:" } " " (n) }
+        }
+        h2 { "Sources" }
+        table {
+            thead {
+                tr { th { "Source" } th { "Last check" } th { "Version" } th { "Latest change" } }
+            }
+            tbody {
+                @for s in detail["sources"].as_array().into_iter().flatten() { (source_row(s)) }
+            }
+        }
+        h2 { "Observed stage over time" }
+        (stage_strip(&events, &source_ids, now))
+        h2 { "Timeline" }
+        p.muted {
+            "Newest first"
+            @if events.len() > MAX_EVENTS {
+                "; the latest " (MAX_EVENTS) " of " (events.len()) " events"
+            }
+            ". " a href={ "/api/v1/capabilities/" (seg(&cap.id)) "/history" } { "As JSON" } "."
+        }
+        table.timeline {
+            thead { tr { th { "When" } th { "What" } } }
+            tbody {
+                @for e in events.iter().rev().take(MAX_EVENTS) { (timeline_row(e)) }
+            }
+        }
+        script type="application/json" id="capwatch-status" { (JsonIsland(&detail)) }
+    };
+    Ok((format!("{} — capwatch", a.name), body))
+}
+
+/// One row of the sources table, from the API's detail JSON.
+fn source_row(s: &Value) -> Markup {
+    let str_of = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let check = &s["last_check"];
+    let change = &s["latest_change"];
+    let failures = s["failures"].as_u64().unwrap_or(0);
+    let url = str_of(&s["url"]);
+    html! {
+        tr {
+            td { (str_of(&s["id"])) br; small { (link_or_text(&url, &url)) } }
+            td {
+                @if check.is_null() {
+                    "never checked"
+                } @else {
+                    (str_of(&check["detail"])) " "
+                    small { (str_of(&check["at"])) " · " (check["duration_ms"].to_string()) " ms" }
+                }
+                @if failures > 0 {
+                    br; b { (failures) " failed in a row" }
+                }
+            }
+            td {
+                @match s["current_snapshot"]["seq"].as_i64() {
+                    Some(n) => { "snapshot " (n) },
+                    None => "none",
+                }
+            }
+            td {
+                @if let Some(cid) = change["id"].as_i64() {
+                    a href={ "/changes/" (cid) } {
+                        (change["from"]["seq"].to_string()) " → " (change["to"]["seq"].to_string())
+                    }
+                    " " small { (str_of(&change["at"])) }
+                } @else {
+                    "none"
+                }
+            }
+        }
     }
-    let _ = write!(
-        out,
-        "<tr class=\"event event-{}\"><td>{}</td><td>{}</td></tr>",
-        esc(kind),
-        esc(s("at")),
-        what
-    );
+}
+
+fn timeline_row(e: &Value) -> Markup {
+    let s = |k: &str| e[k].as_str().unwrap_or_default();
+    let kind = s("kind");
+    html! {
+        tr class={ "event event-" (kind) } {
+            td { (s("at")) }
+            td {
+                span class={ "kind kind-" (kind) } { (kind) } " " (s("summary"))
+                @match kind {
+                    "observation" if !s("quote").is_empty() => {
+                        blockquote { "“" (s("quote")) "”" }
+                    },
+                    "change" => {
+                        @if let Some(id) = e["change_id"].as_i64() {
+                            " " a href={ "/changes/" (id) } { "view diff" }
+                        }
+                    },
+                    _ => {},
+                }
+            }
+        }
+    }
 }
 
 fn stage_colour(stage: &str) -> &'static str {
@@ -571,9 +536,14 @@ fn stage_colour(stage: &str) -> &'static str {
     }
 }
 
+/// A number for an SVG attribute, with one decimal.
+fn n1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
 /// A small inline SVG: one lane for the claim and one per source, each
 /// coloured by stage from the time it was recorded until the next record (or now).
-fn stage_strip(events: &[Value], sources: &[String], now: Timestamp) -> String {
+fn stage_strip(events: &[Value], sources: &[String], now: Timestamp) -> Markup {
     // (lane, at, stage)
     let mut marks: Vec<(String, Timestamp, String)> = Vec::new();
     for e in events {
@@ -591,7 +561,7 @@ fn stage_strip(events: &[Value], sources: &[String], now: Timestamp) -> String {
         marks.push((lane, at, stage.to_string()));
     }
     if marks.is_empty() {
-        return "<p class=\"muted\">Nothing recorded yet.</p>".to_string();
+        return html! { p.muted { "Nothing recorded yet." } };
     }
     let t0 = marks.iter().map(|m| m.1).min().unwrap_or(now);
     let t1 = now.max(t0 + jiff::SignedDuration::from_hours(1));
@@ -611,79 +581,60 @@ fn stage_strip(events: &[Value], sources: &[String], now: Timestamp) -> String {
     let height = lanes.len() as f64 * lane_h + 24.0;
     let x =
         |t: Timestamp| label_w + (t.as_millisecond() - t0.as_millisecond()) as f64 / span * plot_w;
-    let mut svg = format!(
-        "<svg class=\"strip\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {height}\" role=\"img\" \
-         aria-label=\"stage over time, claim and each source\">",
-        w = label_w + plot_w + 10.0
-    );
-    let mut stages_seen: Vec<String> = Vec::new();
-    for (i, lane) in lanes.iter().enumerate() {
-        let y = i as f64 * lane_h + 2.0;
-        let _ = write!(
-            svg,
-            "<text x=\"4\" y=\"{:.1}\" font-size=\"12\" fill=\"#333\">{}</text>",
-            y + 15.0,
-            esc(&excerpt(lane, 22))
-        );
-        let mine: Vec<&(String, Timestamp, String)> =
-            marks.iter().filter(|m| &m.0 == lane).collect();
-        for (j, m) in mine.iter().enumerate() {
-            let end = mine.get(j + 1).map(|n| n.1).unwrap_or(t1);
-            let (x0, x1) = (x(m.1), x(end));
-            let w = (x1 - x0).max(1.5);
-            if !stages_seen.contains(&m.2) {
-                stages_seen.push(m.2.clone());
-            }
-            let _ = write!(
-                svg,
-                "<rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\" data-stage=\"{}\">\
-                 <title>{}: {} from {} to {}</title></rect>",
-                lane_h - 4.0,
-                stage_colour(&m.2),
-                esc(&m.2),
-                esc(lane),
-                esc(&m.2),
-                day(m.1),
-                if end == t1 {
-                    "now".to_string()
-                } else {
-                    day(end)
+    // Per lane: its y, and each of its marks with x, width and end.
+    let lanes: Vec<(f64, &String, Vec<_>)> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, lane)| {
+            let mine: Vec<&(String, Timestamp, String)> =
+                marks.iter().filter(|m| &m.0 == lane).collect();
+            let segments = mine
+                .iter()
+                .enumerate()
+                .map(|(j, m)| {
+                    let end = mine.get(j + 1).map(|n| n.1).unwrap_or(t1);
+                    let (x0, x1) = (x(m.1), x(end));
+                    (*m, x0, (x1 - x0).max(1.5), end)
+                })
+                .collect();
+            (i as f64 * lane_h + 2.0, lane, segments)
+        })
+        .collect();
+    let axis_y = n1(lanes.len() as f64 * lane_h + 16.0);
+    let legend = Stage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| marks.iter().any(|m| m.2 == *s));
+    html! {
+        svg.strip xmlns="http://www.w3.org/2000/svg"
+            viewBox={ "0 0 " (label_w + plot_w + 10.0) " " (height) } role="img"
+            aria-label="stage over time, claim and each source" {
+            @for (y, lane, segments) in &lanes {
+                text x="4" y=(n1(y + 15.0)) font-size="12" fill="#333" { (excerpt(lane, 22)) }
+                @for (m, x0, w, end) in segments {
+                    rect x=(n1(*x0)) y=(n1(*y)) width=(n1(*w)) height=(n1(lane_h - 4.0))
+                        fill=(stage_colour(&m.2)) data-stage=(m.2) {
+                        title {
+                            (lane) ": " (m.2) " from " (day(m.1)) " to "
+                            @if *end == t1 { "now" } @else { (day(*end)) }
+                        }
+                    }
+                    @if *w > 46.0 {
+                        text x=(n1(x0 + 4.0)) y=(n1(y + 14.0)) font-size="11" fill="#fff" { (m.2) }
+                    }
                 }
-            );
-            if w > 46.0 {
-                let _ = write!(
-                    svg,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#fff\">{}</text>",
-                    x0 + 4.0,
-                    y + 14.0,
-                    esc(&m.2)
-                );
+            }
+            text x=(label_w) y=(axis_y) font-size="11" fill="#555" { (t0.strftime("%Y-%m-%d")) }
+            text x=(n1(label_w + plot_w)) y=(axis_y) font-size="11" fill="#555" text-anchor="end" {
+                (t1.strftime("%Y-%m-%d"))
+            }
+        }
+        p.legend {
+            @for st in legend {
+                span { i style={ "background:" (stage_colour(st)) } {} (st) }
             }
         }
     }
-    let axis_y = lanes.len() as f64 * lane_h + 16.0;
-    let _ = write!(
-        svg,
-        "<text x=\"{label_w}\" y=\"{axis_y:.1}\" font-size=\"11\" fill=\"#555\">{}</text>\
-         <text x=\"{:.1}\" y=\"{axis_y:.1}\" font-size=\"11\" fill=\"#555\" text-anchor=\"end\">{}</text></svg>",
-        t0.strftime("%Y-%m-%d"),
-        label_w + plot_w,
-        t1.strftime("%Y-%m-%d")
-    );
-    let mut legend = String::from("<p class=\"legend\">");
-    for st in Stage::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .filter(|s| stages_seen.iter().any(|x| x == s))
-    {
-        let _ = write!(
-            legend,
-            "<span><i style=\"background:{}\"></i>{st}</span>",
-            stage_colour(st)
-        );
-    }
-    legend.push_str("</p>");
-    svg + &legend
 }
 
 /// `GET /changes/{id}`: one change as a coloured diff.
@@ -695,99 +646,79 @@ pub(super) async fn change(
     let (title, body) = state
         .read(move |store, reg| change_body(store, reg, id))
         .await?;
-    Ok(page(&title, &body))
+    Ok(page(&title, body))
 }
 
-fn change_body(store: &Store, reg: &Registry, id: i64) -> Result<(String, String), Error> {
+fn change_body(store: &Store, reg: &Registry, id: i64) -> Result<(String, Markup), Error> {
     let c = store.change(id)?;
     let src = reg.source(&c.source_id);
     let old = store.content(&c.from.hash)?;
     let new = store.content(&c.to.hash)?;
     let lines = crate::diff::lines(&old, &new);
-    let mut out = String::with_capacity(lines.len() * 80 + 2048);
-    let cap_link = match src {
-        Some(s) => {
-            let name = reg
-                .capability(&s.capability)
-                .map(|c| c.name.as_str())
-                .unwrap_or(&s.capability);
-            format!(
-                "<a href=\"/capabilities/{}\">← {}</a>",
-                seg(&s.capability),
-                esc(name)
-            )
-        }
-        None => "<a href=\"/\">← capabilities</a>".to_string(),
-    };
-    let _ = write!(
-        out,
-        "<p>{cap_link}</p><h1>Change #{}: {} snapshot {} → {}</h1>\
-         <p>{} · <span class=\"muted\">from {} to {}</span> · \
-         <b style=\"color:#1a7f37\">+{}</b> <b style=\"color:#cf222e\">−{}</b> lines · \
-         <a href=\"/api/v1/changes/{}\">as JSON</a></p>",
-        c.id,
-        esc(&c.source_id),
-        c.from.seq,
-        c.to.seq,
-        src.map(|s| link_or_text(s.url.as_str(), s.url.as_str()))
-            .unwrap_or_else(|| "(source no longer in the registry)".to_string()),
-        day(c.from.at),
-        day(c.to.at),
-        c.added,
-        c.removed,
-        c.id
-    );
     let siblings = store.changes(std::slice::from_ref(&c.source_id), None, None)?;
     let pos = siblings.iter().position(|s| s.id == c.id);
     let older = pos
         .and_then(|p| p.checked_sub(1))
         .and_then(|p| siblings.get(p));
     let newer = pos.and_then(|p| siblings.get(p + 1));
-    if older.is_some() || newer.is_some() {
-        out.push_str("<p>");
-        if let Some(o) = older {
-            let _ = write!(out, "<a href=\"/changes/{}\">← older change</a> ", o.id);
+    let body = html! {
+        p {
+            @if let Some(s) = src {
+                @let name = reg.capability(&s.capability).map(|c| c.name.as_str()).unwrap_or(&s.capability);
+                a href={ "/capabilities/" (seg(&s.capability)) } { "← " (name) }
+            } @else {
+                a href="/" { "← capabilities" }
+            }
         }
-        if let Some(n) = newer {
-            let _ = write!(out, "<a href=\"/changes/{}\">newer change →</a>", n.id);
+        h1 { "Change #" (c.id) ": " (c.source_id) " snapshot " (c.from.seq) " → " (c.to.seq) }
+        p {
+            @if let Some(s) = src {
+                (link_or_text(s.url.as_str(), s.url.as_str()))
+            } @else {
+                "(source no longer in the registry)"
+            }
+            " · " span.muted { "from " (day(c.from.at)) " to " (day(c.to.at)) }
+            " · " b style="color:#1a7f37" { "+" (c.added) }
+            " " b style="color:#cf222e" { "−" (c.removed) }
+            " lines · " a href={ "/api/v1/changes/" (c.id) } { "as JSON" }
         }
-        out.push_str("</p>");
-    }
-    if lines.is_empty() {
-        out.push_str("<p>The two snapshots have the same text.</p>");
-    } else {
-        out.push_str("<table class=\"diff\"><tbody>");
-        for l in lines.iter().take(MAX_DIFF_LINES) {
-            let class = match l.tag {
-                "+" => "add",
-                "-" => "del",
-                "@" => "hunk",
-                _ => "ctx",
-            };
-            let sign = match l.tag {
-                "+" => "+",
-                "-" => "−",
-                _ => "",
-            };
-            let _ = write!(
-                out,
-                "<tr class=\"{class}\"><td class=\"sign\">{sign}</td><td>{}</td></tr>",
-                esc(&l.text)
-            );
+        @if older.is_some() || newer.is_some() {
+            p {
+                @if let Some(o) = older {
+                    a href={ "/changes/" (o.id) } { "← older change" } " "
+                }
+                @if let Some(n) = newer {
+                    a href={ "/changes/" (n.id) } { "newer change →" }
+                }
+            }
         }
-        out.push_str("</tbody></table>");
-        if lines.len() > MAX_DIFF_LINES {
-            let _ = write!(
-                out,
-                "<p>Showing {MAX_DIFF_LINES} of {} diff lines; <a href=\"/api/v1/changes/{}\">the JSON</a> has them all.</p>",
-                lines.len(),
-                c.id
-            );
+        @if lines.is_empty() {
+            p { "The two snapshots have the same text." }
+        } @else {
+            table.diff {
+                tbody {
+                    @for l in lines.iter().take(MAX_DIFF_LINES) {
+                        @let (class, sign) = match l.tag {
+                            "+" => ("add", "+"),
+                            "-" => ("del", "−"),
+                            "@" => ("hunk", ""),
+                            _ => ("ctx", ""),
+                        };
+                        tr class=(class) { td.sign { (sign) } td { (l.text) } }
+                    }
+                }
+            }
+            @if lines.len() > MAX_DIFF_LINES {
+                p {
+                    "Showing " (MAX_DIFF_LINES) " of " (lines.len()) " diff lines; "
+                    a href={ "/api/v1/changes/" (c.id) } { "the JSON" } " has them all."
+                }
+            }
         }
-    }
+    };
     Ok((
         format!("Change #{} of {} — capwatch", c.id, c.source_id),
-        out,
+        body,
     ))
 }
 
@@ -803,17 +734,17 @@ mod tests {
             state,
             days_left,
         };
-        let b = freshness_badge(&f(FreshState::Expired, Some(-3)));
+        let b = freshness_badge(&f(FreshState::Expired, Some(-3))).into_string();
         assert!(
             b.contains("state-expired") && b.contains("3 days overdue"),
             "{b}"
         );
-        let b = freshness_badge(&f(FreshState::DueSoon, Some(1)));
+        let b = freshness_badge(&f(FreshState::DueSoon, Some(1))).into_string();
         assert!(
             b.contains("state-due_soon") && b.contains("1 day left"),
             "{b}"
         );
-        let b = freshness_badge(&f(FreshState::Expired, None));
+        let b = freshness_badge(&f(FreshState::Expired, None)).into_string();
         assert!(b.contains("never validated"), "{b}");
     }
 
@@ -827,7 +758,8 @@ mod tests {
             &events,
             &["<script>x".into()],
             "2026-03-01T00:00:00Z".parse().unwrap(),
-        );
+        )
+        .into_string();
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;x"));
         assert_eq!(svg.matches("<rect").count(), 2);

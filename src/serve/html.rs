@@ -1,48 +1,30 @@
-//! Escaping for everything the HTTP surface writes. Page text, quotes, diff
-//! lines, names and notes are untrusted: they go through one of these before
-//! they reach HTML, an attribute, SVG, XML or a `<script>` data island.
+//! Helpers for the HTML the HTTP surface writes. The pages are maud
+//! templates, which escape every spliced `(value)`; these helpers cover what
+//! maud does not decide: links only for http(s) URLs, path segments, and the
+//! JSON data island. Page text, quotes, diff lines, names and notes are
+//! untrusted.
 
+use maud::{Markup, Render, html};
 use std::fmt::Write;
 
-/// Escape for HTML and XML text and for quoted attribute values (also SVG and
-/// Atom): `& < > " '` become entities. Control characters that XML 1.0 forbids
-/// are dropped, so a feed stays well-formed whatever a page contained.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// An href value for an untrusted URL: only absolute http(s) URLs pass, already
-/// escaped for a quoted attribute. Anything else (`javascript:`, `data:`,
-/// `file:`, relative) gives None and is shown as text instead.
+/// The href for an untrusted URL: only absolute http(s) URLs with a host
+/// pass, normalised (not escaped: a maud splice escapes it). Anything else
+/// (`javascript:`, `data:`, `file:`, relative) gives None and is shown as
+/// text instead.
 pub fn http_href(url: &str) -> Option<String> {
     let u = url::Url::parse(url.trim()).ok()?;
-    matches!(u.scheme(), "http" | "https")
-        .then(|| esc(u.as_str()))
-        .filter(|_| u.host_str().is_some())
+    (matches!(u.scheme(), "http" | "https") && u.host_str().is_some()).then(|| u.into())
 }
 
 /// A link to `url` showing `label` when the URL is http(s); else the label as
-/// plain text.
-pub fn link_or_text(url: &str, label: &str) -> String {
-    match http_href(url) {
-        Some(h) => format!(
-            "<a href=\"{h}\" rel=\"noopener noreferrer\">{}</a>",
-            esc(label)
-        ),
-        None => esc(label),
+/// plain text. Both are escaped by maud.
+pub fn link_or_text(url: &str, label: &str) -> Markup {
+    html! {
+        @if let Some(href) = http_href(url) {
+            a href=(href) rel="noopener noreferrer" { (label) }
+        } @else {
+            (label)
+        }
     }
 }
 
@@ -79,24 +61,27 @@ pub fn json_for_script(v: &serde_json::Value) -> String {
     out
 }
 
+/// A `<script type="application/json">` body as a maud splice. It writes
+/// [`json_for_script`]'s output as it is: HTML escaping would turn the
+/// JSON's quotes into `&quot;`, which a script element does not decode, and
+/// `json_for_script` already escapes everything that could end the element.
+pub struct JsonIsland<'a>(pub &'a serde_json::Value);
+
+impl Render for JsonIsland<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&json_for_script(self.0));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_text_and_attributes() {
-        assert_eq!(
-            esc("<script>alert(1)</script> & \"x\" 'y'"),
-            "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; &#39;y&#39;"
-        );
-        assert_eq!(esc("a\u{0}b\u{1b}c\nd"), "abc\nd");
-    }
-
-    #[test]
     fn only_http_urls_become_links() {
         assert_eq!(
             http_href("https://example.com/a?b=1&c=\"2\"").as_deref(),
-            Some("https://example.com/a?b=1&amp;c=%222%22")
+            Some("https://example.com/a?b=1&c=%222%22")
         );
         for bad in [
             "javascript:alert(1)",
@@ -109,8 +94,13 @@ mod tests {
             assert_eq!(http_href(bad), None, "{bad}");
         }
         assert_eq!(
-            link_or_text("javascript:alert(1)", "<b>x</b>"),
+            link_or_text("javascript:alert(1)", "<b>x</b>").into_string(),
             "&lt;b&gt;x&lt;/b&gt;"
+        );
+        assert_eq!(
+            link_or_text("https://example.com/?a=1&b=\"<x>", "<b>x</b>").into_string(),
+            "<a href=\"https://example.com/?a=1&amp;b=%22%3Cx%3E\" rel=\"noopener noreferrer\">\
+             &lt;b&gt;x&lt;/b&gt;</a>"
         );
     }
 
@@ -126,5 +116,10 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);
+        let island = html! { script type="application/json" { (JsonIsland(&v)) } };
+        assert_eq!(
+            island.into_string(),
+            format!("<script type=\"application/json\">{s}</script>")
+        );
     }
 }

@@ -430,11 +430,11 @@ impl IntoResponse for PageError {
             self.0.status.as_u16(),
             self.0.status.canonical_reason().unwrap_or("")
         );
-        let body = format!(
-            "<p>{}</p><p><a href=\"/\">Back to the dashboard</a></p>",
-            html::esc(&self.0.message)
-        );
-        (self.0.status, dashboard::page(&title, &body)).into_response()
+        let body = maud::html! {
+            p { (self.0.message) }
+            p { a href="/" { "Back to the dashboard" } }
+        };
+        (self.0.status, dashboard::page(&title, body)).into_response()
     }
 }
 
