@@ -6,6 +6,7 @@
 //! → `store` → `evaluate` → `notify` → `serve`; `pipeline` runs one check cycle
 //! and is shared by the one-shot `check` and the daemon.
 
+pub mod accuracy;
 pub mod cli;
 pub mod config;
 pub mod daemon;

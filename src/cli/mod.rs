@@ -105,6 +105,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// How often inference gives the expected answer on a folder of pages
+    /// (`EXPECT.tsv`: file, name, aliases, stage, access, regions), each
+    /// Markdown page read as written and as a docs site's HTML.
+    Accuracy {
+        /// The folder of pages.
+        dir: PathBuf,
+        /// The expectations (default: DIR/EXPECT.tsv).
+        #[arg(long)]
+        expect: Option<PathBuf>,
+        /// List only the cases that are not right.
+        #[arg(long)]
+        misses: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The daemon: check sources on their schedules, evaluate, deliver alerts.
     Run {
         /// Also serve the HTTP surface (JSON API, dashboard, feed, metrics) here.
@@ -251,6 +266,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 csv,
             },
         ),
+        Command::Accuracy {
+            dir,
+            expect,
+            misses,
+            json,
+        } => {
+            let expect = expect.unwrap_or_else(|| dir.join("EXPECT.tsv"));
+            let cases = crate::accuracy::read_expect(&expect)?;
+            let report = crate::accuracy::run(&dir, &cases);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::accuracy::render(&report, misses));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Infer {
             target,
             name,

@@ -1,0 +1,218 @@
+//! Status inference: what an official page says about one capability.
+//!
+//! In: an extracted [`Page`], the [`Subject`] (the capability's name and
+//! aliases) and the registry's extra [`Vocabulary`]. Out: an [`Inference`] —
+//! the observed [`Status`] (stage, access, regions), every [`Evidence`]
+//! sentence that decided it, and notes on what was set aside. Pure: no I/O,
+//! no clock.
+//!
+//! # Where a phrase counts
+//!
+//! A lifecycle phrase ("in public preview", "closed beta", "generally
+//! available", "allow-listed", "us-east-1"…) counts only in one of three places,
+//! strongest first:
+//!
+//! 1. **title** — the page title or the first H1, whatever it names
+//!    ("Forecasting API (beta)").
+//! 2. **banner** — a callout that names the subject or says "this
+//!    feature/product/service/page…"; a bare status label ("Preview") in a
+//!    callout at the top of the page (before the first sub-heading, after at
+//!    most one intro paragraph); or a sentence before the first sub-heading
+//!    about "this documentation/feature…" ("This is prerelease
+//!    documentation…"). A top callout that names something else ("The
+//!    security manager role is in public beta") is not a banner for other
+//!    subjects.
+//! 3. **sentence** — a sentence that names the subject (name or alias,
+//!    case-insensitive, whole words); a "This feature…/It…" sentence right after
+//!    one; a "Regions:/Availability:/Status:" line in a section whose heading
+//!    names the subject; a table row naming the subject (one row is one sentence).
+//!
+//! Within a sentence that names the subject, a phrase is about the subject
+//! unless the subject is introduced by a preposition in the same clause
+//! ("metrics now in beta through Amazon Marketing Stream", "… via Amazon
+//! Marketing Stream GA" are not about Amazon Marketing Stream); a
+//! parenthesised label ("(beta)") belongs to the (at most two) words just
+//! before it; a sentence that starts with "Some"/"Certain"/"Many" speaks
+//! about part of something, so only a subject listed after the phrase ("…are in
+//! preview, including Foo") counts; "does not include Foo"/"except Foo" after
+//! the phrase excludes Foo. A name followed by a version or by what belongs to
+//! it ("Foo v2", "Foo account", "Foo reports", "Foo's") names something else.
+//! Phrases inside link text, inside quotation marks (a title such as "SD
+//! reports v2 deprecation"), inside identifiers (`model-preview-10`,
+//! `#dataset-beta`, `beta_flag`) and in code blocks never count. A title that
+//! names a list ("Planned deprecations", "API betas") is not a status.
+//!
+//! # Reading one sentence
+//!
+//! - A "now" clause wins: in "X, which was first launched as beta, is now
+//!   generally available" the past-tense beta is history. Past tense alone
+//!   ("was released to open beta in May") still counts, but weakly.
+//! - "Until today…/previously…" statements, negations ("no longer in beta",
+//!   "not yet generally available", "before general availability (GA)") and
+//!   lists of stage words ("in beta, preview, or otherwise not yet released")
+//!   do not count.
+//! - GA is never guessed: only "generally available", "general availability"
+//!   or an upper-case "GA" stating the subject's stage — not future ("will be
+//!   generally available" is `announced`), not negated, not qualifying another
+//!   noun ("uses the generally available version of Bar"). "Now available"
+//!   counts as GA only when nothing else in the sentence names a stage, and
+//!   weakly.
+//! - Regions: AWS codes anywhere in an availability sentence; country or
+//!   marketplace codes in a list ("US/CA/JP"), beside "marketplace"/"region",
+//!   or after an availability label; "all regions"/"worldwide" → global.
+//!   Negated sentences ("not available in CA") give none.
+//!
+//! # Deciding
+//!
+//! For each dimension: weak wording ("now available", "coming soon", past
+//! tense) is set aside when strong wording comes from the same section; then
+//! the strongest place wins (title over banner over sentence); then, on pages
+//! with dated headings (release notes: "## June 3, 2025", "### 2024-11-05",
+//! "### September 2025"), only the most recent dated section that says
+//! anything counts — by date, not by order on the page; then strong over weak.
+//! If what remains still disagrees (beta and ga in equally strong places), the
+//! dimension is `unknown`, the competing quotes are all kept as evidence and a
+//! note says so: never a guess. Access that comes with a stage ("open beta" →
+//! open, "closed beta" → gated) is dropped once the page's stage is another
+//! one. Regions are the union of the codes in the winning places (global and
+//! codes together → unknown, with a note). Notes also say what was set aside
+//! and why.
+
+mod dates;
+mod decide;
+mod phrases;
+mod regions;
+mod scan;
+mod scope;
+mod sentences;
+mod subject;
+mod vocabulary;
+#[cfg(test)]
+mod tests;
+
+use dates::*;
+use decide::*;
+use phrases::*;
+use regions::*;
+use scan::*;
+use scope::*;
+use sentences::*;
+use subject::*;
+use vocabulary::*;
+
+use crate::model::{Access, Block, BlockKind, Dimension, Page, Regions, Stage, Status};
+use regex::Regex;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+/// The capability a page is read for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+impl Subject {
+    pub fn new(name: impl Into<String>, aliases: &[&str]) -> Self {
+        Subject {
+            name: name.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+}
+
+/// Registry-level vocabulary additions (per capability/source), on top of the built-in one.
+#[derive(Default, Clone, Debug)]
+pub struct Vocabulary {
+    pub stage: Vec<(Stage, String)>,
+    pub access: Vec<(Access, String)>,
+}
+
+/// One sentence that supports an observed value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub dimension: Dimension,
+    /// The value it supports, e.g. "beta", "gated", "US,UK".
+    pub value: String,
+    /// The whole sentence, trimmed (shortened around the phrase past ~300 chars).
+    pub quote: String,
+    /// Which rule fired, e.g. "stage:beta phrase `open beta` in banner".
+    pub rule: String,
+}
+
+/// What a page says about a subject: the status, the evidence and notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inference {
+    #[serde(flatten)]
+    pub status: Status,
+    pub evidence: Vec<Evidence>,
+    /// E.g. "conflicting stage evidence: beta vs ga".
+    pub notes: Vec<String>,
+}
+
+/// Read `page` for `subject`, with the built-in vocabulary plus `extra`.
+pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
+    let matcher = SubjectMatcher::new(subject);
+    let extra_rules = extra_rules(extra);
+    let layout = Layout::of(page, &matcher);
+    let mut cands = Vec::new();
+    if let Some(title) = &page.title {
+        let s = Sentence {
+            text: title,
+            links: Vec::new(),
+            place: PlaceInfo {
+                title: true,
+                ..PlaceInfo::default()
+            },
+            mentions: matcher.find(title),
+            date: None,
+            units: vec![title.as_str()],
+            table_row: false,
+            partial: false,
+        };
+        scan(&s, &extra_rules, &mut cands);
+    }
+    for (i, block) in page.blocks.iter().enumerate() {
+        if block.kind == BlockKind::Code {
+            continue;
+        }
+        let spans = sentence_spans(block);
+        let mut prev_named = false;
+        for (n, &(start, end)) in spans.iter().enumerate() {
+            let text = &block.text[start..end];
+            let mentions = matcher.find(text);
+            let info = layout.place(i, block, text, n, !mentions.is_empty(), prev_named);
+            prev_named = !mentions.is_empty();
+            if !info.any() && mentions.is_empty() {
+                continue;
+            }
+            let links = block
+                .links
+                .iter()
+                .filter(|&&(s, e)| e > start && s < end)
+                .map(|&(s, e)| (s.max(start) - start, e.min(end) - start))
+                .collect();
+            let units = if block.kind == BlockKind::TableRow {
+                text.split(" | ").collect()
+            } else if spans.len() == 1 {
+                vec![text]
+            } else {
+                Vec::new()
+            };
+            let s = Sentence {
+                text,
+                links,
+                place: info,
+                mentions,
+                date: layout.dates[i],
+                units,
+                table_row: block.kind == BlockKind::TableRow,
+                partial: PARTIAL.is_match(text),
+            };
+            scan(&s, &extra_rules, &mut cands);
+        }
+    }
+    resolve(cands)
+}

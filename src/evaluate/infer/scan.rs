@@ -1,0 +1,157 @@
+//! One sentence scanned: its phrase hits attached to the subject and placed
+//! (title, banner, sentence), as [`Candidate`]s for the decision.
+
+use super::*;
+
+/// A candidate value for one dimension, with where it came from.
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    pub(super) dimension: Dimension,
+    /// Stage/access name, or region codes joined with ",".
+    pub(super) value: String,
+    pub(super) quote: String,
+    pub(super) rule: String,
+    pub(super) place: Place,
+    pub(super) date: Option<Date>,
+    pub(super) weak: bool,
+    /// Region codes (regions only).
+    pub(super) codes: Vec<String>,
+    /// Access that comes with a stage ("open beta", "closed preview") holds
+    /// only while that stage does.
+    pub(super) bound_stage: Option<Stage>,
+}
+
+pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
+    let mut hits = phrase_hits(s, &RULES, Some(&RULE_SET), false);
+    hits.extend(phrase_hits(s, extra, None, true));
+    hits.extend(label_hits(s));
+    drop_overlaps(&mut hits);
+    // "now available" is a GA claim only when nothing else in the sentence names a stage.
+    let other_stage = hits.iter().any(|h| {
+        matches!(h.value, Value::Stage(st) if st != Stage::Ga)
+            || (h.value == Value::Stage(Stage::Ga) && h.kind != Kind::Weak)
+    });
+    hits.retain(|h| !(h.kind == Kind::Weak && h.value == Value::Stage(Stage::Ga) && other_stage));
+    // "X, first released as a beta, is now generally available": the "now"
+    // clause wins; the past-tense parts describe history.
+    let now_stage = hits
+        .iter()
+        .find(|h| h.now && !h.past && h.value.dimension() == Dimension::Stage)
+        .map(|h| h.value);
+    if let Some(now_value) = now_stage {
+        hits.retain(|h| !h.past);
+        for h in &mut hits {
+            if h.value.dimension() == Dimension::Stage && h.value != now_value && !h.now {
+                h.weak = true;
+            }
+        }
+    }
+    // Stage words listed together define terms rather than state a status.
+    let lists: Vec<(usize, usize)> = ENUMERATION
+        .find_iter(s.text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    hits.retain(|h| {
+        h.value.dimension() != Dimension::Stage
+            || !lists.iter().any(|&(ls, le)| h.start < le && ls < h.end)
+    });
+    for h in hits {
+        let attach = if h.kind == Kind::Label {
+            Attach::Label
+        } else {
+            Attach::Phrase
+        };
+        let Some(place) = place_of(s, h.start, h.end, attach) else {
+            continue;
+        };
+        // "Now available" is the weakest GA wording: in a sentence it must
+        // follow the subject's name directly ("Foo is now available"), not
+        // a longer name that starts with it ("Foo bespoke solutions is now…").
+        if h.kind == Kind::Weak
+            && h.value == Value::Stage(Stage::Ga)
+            && place == Place::Sentence
+            && !s.mentions.iter().any(|&(_, me)| {
+                me <= h.start
+                    && s.text[me..h.start]
+                        .split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| !w.is_empty())
+                        .all(|w| {
+                            matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "is" | "are"
+                                    | "has"
+                                    | "have"
+                                    | "been"
+                                    | "now"
+                                    | "also"
+                                    | "officially"
+                            )
+                        })
+            })
+        {
+            continue;
+        }
+        let phrase = &s.text[h.start..h.end];
+        let mut rule = format!(
+            "{}:{} {} `{}` in {}",
+            h.value.dimension().as_str(),
+            h.value.as_str(),
+            if h.registry {
+                "registry phrase"
+            } else {
+                "phrase"
+            },
+            phrase,
+            place.name()
+        );
+        if h.weak {
+            rule.push_str(" (weak)");
+        }
+        if let Some(d) = s.date {
+            let _ = write!(rule, " (section dated {})", format_date(d));
+        }
+        out.push(Candidate {
+            dimension: h.value.dimension(),
+            value: h.value.as_str().to_string(),
+            quote: quote(s.text, h.start, h.end),
+            rule,
+            place,
+            date: s.date,
+            weak: h.weak,
+            codes: Vec::new(),
+            bound_stage: match h.value {
+                Value::Access(_) => stage_word(phrase),
+                Value::Stage(_) => None,
+            },
+        });
+    }
+    regions(s, out);
+}
+
+/// The place a phrase at `start..end` counts in, if any.
+pub(super) fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Option<Place> {
+    if s.place.title {
+        // A title speaks for the page; but "Foo Classic (deprecated) vs Foo"
+        // labels a different name than the subject's, and "Planned
+        // deprecations" or "API betas" titles a list of many things.
+        if attach == Attach::Label && !s.mentions.is_empty() && !owned(s, start, end, attach) {
+            return None;
+        }
+        let phrase = s.text[start..end].to_ascii_lowercase();
+        if ["deprecations", "betas", "previews", "retirements"]
+            .iter()
+            .any(|p| phrase.ends_with(p))
+        {
+            return None;
+        }
+        return Some(Place::Title);
+    }
+    let about = !s.mentions.is_empty() && owned(s, start, end, attach);
+    if s.place.banner || (s.place.callout && about) {
+        return Some(Place::Banner);
+    }
+    if about || s.place.implicit {
+        return Some(Place::Sentence);
+    }
+    None
+}
