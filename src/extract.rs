@@ -733,14 +733,29 @@ fn text_node(t: &str, ctx: Ctx, b: &mut Builder) {
     }
 }
 
-/// Join non-empty cells with ` | `, shifting their link ranges.
+/// Whether a table cell is only a tick mark ("✅", "✓"): its meaning is
+/// the header of its column.
+pub fn is_tick(cell: &str) -> bool {
+    let t = cell.trim().trim_matches('\u{fe0f}');
+    matches!(t, "✅" | "✓" | "✔" | "☑" | "🗸" | "✔︎")
+}
+
+/// Join non-empty cells with ` | `, shifting their link ranges. A row with a
+/// tick mark keeps its empty cells too, so each tick stays under its
+/// column's header.
 fn join_cells(cells: Vec<Cell>) -> (String, Vec<(usize, usize)>) {
     let mut text = String::new();
     let mut links = Vec::new();
-    for (cell, cell_links) in cells.into_iter().filter(|(t, _)| !t.is_empty()) {
-        if !text.is_empty() {
+    let ticked = cells.iter().any(|(t, _)| is_tick(t));
+    let mut first = true;
+    for (cell, cell_links) in cells
+        .into_iter()
+        .filter(|(t, _)| ticked || !t.is_empty())
+    {
+        if !first {
             text.push_str(" | ");
         }
+        first = false;
         let off = text.len();
         text.push_str(&cell);
         links.extend(cell_links.into_iter().map(|(s, e)| (s + off, e + off)));

@@ -118,6 +118,12 @@ pub(super) fn winners<'a>(
     dim: Dimension,
     notes: &mut Vec<String>,
 ) -> Vec<&'a Candidate> {
+    // Access: the most decisive wording wins before places are compared
+    // (a waitlist outranks "public preview" in the title).
+    let top_rank = all.iter().map(|c| c.rank).max().unwrap_or(0);
+    let (all, outranked): (Vec<&Candidate>, Vec<&Candidate>) =
+        all.iter().copied().partition(|c| c.rank == top_rank);
+    note_dropped(&all, &outranked, dim, "less decisive access wording", notes);
     let (mut kept, weak): (Vec<&Candidate>, Vec<&Candidate>) =
         all.iter().copied().partition(|c| !c.weak);
     let mut dropped = Vec::new();

@@ -81,6 +81,7 @@
 mod dates;
 mod decide;
 mod phrases;
+mod lexicon;
 mod regions;
 mod scan;
 mod scope;
@@ -93,6 +94,7 @@ mod tests;
 use dates::*;
 use decide::*;
 use phrases::*;
+use lexicon::*;
 use regions::*;
 use scan::*;
 use scope::*;
@@ -182,18 +184,13 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
         let mut prev_named = false;
         for (n, &(start, end)) in spans.iter().enumerate() {
             let text = &block.text[start..end];
-            let mentions = matcher.find(text);
+            let links = links_within(block, start, end);
+            let mentions = outside_longer_links(text, matcher.find(text), &links);
             let info = layout.place(i, block, text, n, !mentions.is_empty(), prev_named);
             prev_named = !mentions.is_empty();
             if !info.any() && mentions.is_empty() {
                 continue;
             }
-            let links = block
-                .links
-                .iter()
-                .filter(|&&(s, e)| e > start && s < end)
-                .map(|&(s, e)| (s.max(start) - start, e.min(end) - start))
-                .collect();
             let units = if block.kind == BlockKind::TableRow {
                 text.split(" | ").collect()
             } else if spans.len() == 1 {
@@ -213,6 +210,134 @@ pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
             };
             scan(&s, &extra_rules, &mut cands);
         }
+        if matches!(block.kind, BlockKind::TableRow | BlockKind::ListItem) {
+            read_row(page, i, &layout, &matcher, &extra_rules, &mut cands);
+        }
+        if let Some(&(start, end)) = spans.last() {
+            read_lead_in(page, i, start, end, &layout, &matcher, &mut cands);
+        }
     }
     resolve(cands)
 }
+
+/// The link ranges of a block that fall within `start..end`, relative to `start`.
+fn links_within(block: &Block, start: usize, end: usize) -> Vec<(usize, usize)> {
+    block
+        .links
+        .iter()
+        .filter(|&&(s, e)| e > start && s < end)
+        .map(|&(s, e)| (s.max(start) - start, e.min(end) - start))
+        .collect()
+}
+
+/// A table row or list item read with what its table or list says of it: a
+/// tick under a status column ("Email Workers | ✅" under "Private Beta"), or
+/// a caption naming the stage of the whole list ("Deprecated runtimes").
+fn read_row(
+    page: &Page,
+    i: usize,
+    layout: &Layout,
+    matcher: &SubjectMatcher,
+    extra: &[Rule],
+    out: &mut Vec<Candidate>,
+) {
+    let block = &page.blocks[i];
+    if matcher.find(&block.text).is_empty() {
+        return;
+    }
+    let mut texts = Vec::new();
+    if let Some(h) = layout.table_header[i] {
+        let header: Vec<&str> = page.blocks[h].text.split(" | ").collect();
+        let cells: Vec<&str> = block.text.split(" | ").collect();
+        if header.len() == cells.len() {
+            let first = cells.iter().find(|c| !c.trim().is_empty()).copied().unwrap_or("");
+            for (cell, head) in cells.iter().zip(&header) {
+                if crate::extract::is_tick(cell) {
+                    texts.push(format!("{first} | {}", head.trim()));
+                }
+            }
+        }
+    }
+    if layout.list_stage[i].is_some()
+        && let Some(caption) = page.blocks[..i]
+            .iter()
+            .rev()
+            .find(|b| !matches!(b.kind, BlockKind::TableRow | BlockKind::ListItem))
+    {
+        let caption = caption.text.trim().trim_matches('*').trim().trim_end_matches(':');
+        texts.push(format!("{caption}: {}", block.text));
+    }
+    for text in &texts {
+        let mentions = matcher.find(text);
+        let s = Sentence {
+            text,
+            links: Vec::new(),
+            place: PlaceInfo::default(),
+            mentions,
+            date: layout.dates[i],
+            units: text.split(" | ").collect(),
+            table_row: true,
+            partial: false,
+        };
+        scan(&s, extra, out);
+    }
+}
+
+/// "Available in the following regions:" followed by a list or a table, or a
+/// "Supported regions" section: the places listed, for whatever the lead-in
+/// (or the section) is about.
+fn read_lead_in(
+    page: &Page,
+    i: usize,
+    start: usize,
+    end: usize,
+    layout: &Layout,
+    matcher: &SubjectMatcher,
+    out: &mut Vec<Candidate>,
+) {
+    let block = &page.blocks[i];
+    let lead = &block.text[start..end];
+    let is_heading = matches!(block.kind, BlockKind::Heading(_));
+    let lead_in = !is_heading && lead.ends_with(':') && LEAD_IN.is_match(lead);
+    let section = is_heading && layout.region_section.get(i + 1).copied().unwrap_or(false);
+    if !lead_in && !section {
+        return;
+    }
+    let items: Vec<&str> = page.blocks[i + 1..]
+        .iter()
+        .take_while(|b| matches!(b.kind, BlockKind::ListItem | BlockKind::TableRow))
+        .map(|b| b.text.as_str())
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let mentions = matcher.find(lead);
+    // The lead-in's place; without the subject's name, a lead-in ("This
+    // preview is available in the following Regions:") on a page or in a
+    // section about the subject is about it.
+    let mut place = layout.place(i, block, lead, 0, !mentions.is_empty(), false);
+    if mentions.is_empty() && layout.section_about.get(i + 1).copied().unwrap_or(false) {
+        place.implicit = true;
+    }
+    let text = format!("{lead} {}", items.join("; "));
+    let s = Sentence {
+        text: &text,
+        links: Vec::new(),
+        place,
+        mentions: matcher.find(&text),
+        date: layout.dates[i],
+        units: Vec::new(),
+        table_row: false,
+        partial: PARTIAL.is_match(lead),
+    };
+    regions(&s, true, out);
+}
+
+/// A sentence that introduces a list of places.
+static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:available|availability|supported|support|offered|launched|enabled|rolled out|live|accessible|open)\b.*\b(?:following|these|below|listed)\b|\b(?:following|supported) (?:(?:aws|azure|google cloud|gcp|amazon) )?(?:regions|marketplaces|markets|countries|locations|geographies)\b|\b(?:regions|marketplaces|markets|countries|locations)\b\s*:$",
+    )
+    .expect("valid regex")
+});
+

@@ -248,6 +248,7 @@ pub(super) fn phrase_hits(
                         continue;
                     }
                 }
+                (Value::Access(Access::Gated), _) if limits_place(s.text, end) => continue,
                 (Value::Stage(Stage::Preview | Stage::Beta), _) | (Value::Access(_), _) => {
                     // "Until today, X was only available to …": no longer true.
                     if PRE_GA_NEGATED.is_match(before) || SUPERSEDED.is_match(&s.text[..start]) {
@@ -298,7 +299,7 @@ pub(super) fn label_hits(s: &Sentence<'_>) -> Vec<Hit> {
             "preview" | "experimental" => Stage::Preview,
             "deprecated" => Stage::Deprecated,
             "retired" | "discontinued" => Stage::Retired,
-            "coming soon" | "announced" => Stage::Announced,
+            "coming soon" | "upcoming" | "announced" => Stage::Announced,
             _ => Stage::Ga,
         };
         let mut hit = label_hit(Value::Stage(stage), start, end);
@@ -355,3 +356,37 @@ pub(super) fn drop_overlaps(hits: &mut Vec<Hit>) {
     }
     *hits = kept;
 }
+
+/// "Only available for the US marketplace", "limited availability and
+/// capacity in certain regions": the limit is where, or how much, not who.
+/// True when what follows a gating phrase (in the same clause) is a place or
+/// capacity rather than an audience.
+pub(super) fn limits_place(text: &str, end: usize) -> bool {
+    let rest = &text[end..];
+    let clause = match rest.find([',', ';', '.']) {
+        Some(i) => &rest[..i],
+        None => rest,
+    };
+    let head: String = clause
+        .split_whitespace()
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(" ");
+    PLACE_LIMIT.is_match(&head)
+        || AWS_REGION.is_match(&head)
+        || !named_places(&head).is_empty()
+        || COUNTRY.find(&head).is_some_and(|m| {
+            // "for US marketplace", "in the UK", "to EU customers": a place first.
+            head[..m.start()]
+                .split_whitespace()
+                .all(|w| matches!(w.to_ascii_lowercase().as_str(), "for" | "in" | "to" | "the" | "within"))
+        })
+}
+
+static PLACE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"(?i)^(?:(?:and|or) (?:capacity|quota)|(?:for|in|to|within) (?:the |a |certain |some |select |specific |these |all )?(?:[\w-]+ )?(?:regions?|marketplaces?|markets?|countr(?:y|ies)|locales?|geograph(?:y|ies)|locations?)\b)",
+    )
+    .expect("valid regex")
+});
+

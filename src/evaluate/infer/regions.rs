@@ -36,7 +36,8 @@ pub(super) static REGION_TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) static REGION_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_regex(r"(?i)\b(?:regions?|marketplaces?|countr(?:y|ies))\b").expect("valid regex")
+    ascii_regex(r"(?i)\b(?:regions?|marketplaces?|markets?|countr(?:y|ies)|locales?|geograph(?:y|ies))\b")
+        .expect("valid regex")
 });
 
 pub(super) static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
@@ -46,17 +47,20 @@ pub(super) static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
 
 pub(super) static GLOBAL: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"(?i)\b(?:all (?:aws |supported )?regions|all marketplaces|all countries|globally|worldwide|available everywhere)\b",
+        r"(?i)\b(?:(?:in |across )?(?:all|every) (?:(?:aws|azure|google cloud|gcp|public|global|commercial|supported|available|standard|the) ){0,3}(?:regions?|marketplaces?|markets?|countries|country|locations?|geographies)|globally|worldwide|world-wide|available everywhere|around the world)\b",
     )
     .expect("valid regex")
 });
 
-/// Region and marketplace codes in a sentence that says where something is available.
-pub(super) fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
+/// Region and marketplace codes in a sentence that says where something is
+/// available. In a list (`list`: the items after a lead-in such as "available
+/// in the following regions:"), every place counts without a trigger word.
+pub(super) fn regions(s: &Sentence<'_>, list: bool, out: &mut Vec<Candidate>) {
     let text = s.text;
-    // "Label: value" lines count only when the label is about availability.
+    // "Label: value" lines count only when the label is about availability;
+    // in a list, a label ("North America: Canada, Mexico") only groups.
     let (body, body_off) = match REGION_LABEL.captures(text) {
-        Some(c) if !c[1].contains("  ") => {
+        Some(c) if !c[1].contains("  ") && !list => {
             if !AVAILABILITY_LABEL.is_match(c[1].trim()) {
                 return;
             }
@@ -64,13 +68,13 @@ pub(super) fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
             (v.as_str(), v.start())
         }
         _ => {
-            if !REGION_TRIGGER.is_match(text) && !REGION_WORD.is_match(text) {
+            if !list && !REGION_TRIGGER.is_match(text) && !REGION_WORD.is_match(text) {
                 return;
             }
             (text, 0)
         }
     };
-    let labelled = body_off > 0;
+    let labelled = body_off > 0 || list;
     // "not available in CA", "all marketplaces except JP": not a list of where it is.
     if REGION_NEGATION.is_match(body) {
         return;
@@ -79,8 +83,15 @@ pub(super) fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         .find_iter(body)
         .map(|m| (m.start(), m.end(), m.as_str().to_string()))
         .collect();
+    let named = named_places(body);
+    let inside_name = |start: usize, end: usize| {
+        named
+            .iter()
+            .any(|&(ns, ne, _)| ns <= start && end <= ne)
+    };
     let countries: Vec<_> = COUNTRY
         .find_iter(body)
+        .filter(|m| !inside_name(m.start(), m.end()))
         .filter(|m| {
             let before = body[..m.start()].chars().next_back();
             let mut rest = body[m.end()..].chars();
@@ -93,9 +104,20 @@ pub(super) fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
         })
         .map(|m| (m.start(), m.end(), m.as_str().replace("GB", "UK")))
         .collect();
-    if countries.len() >= 2 || labelled || (!countries.is_empty() && REGION_WORD.is_match(body)) {
+    let named_count = named.len();
+    if countries.len() + named_count >= 2
+        || labelled
+        || (!countries.is_empty() && REGION_WORD.is_match(body))
+    {
         codes.extend(countries);
     }
+    // Names are proper nouns: they count where the sentence talks about
+    // availability (checked above), or in a list.
+    let fresh: Vec<_> = named
+        .into_iter()
+        .filter(|(s, e, _)| !codes.iter().any(|c| c.0 <= *s && *e <= c.1))
+        .collect();
+    codes.extend(fresh);
     let global = GLOBAL.find(body).map(|m| (m.start(), m.end())).or_else(|| {
         (labelled
             && body
@@ -138,6 +160,7 @@ pub(super) fn regions(s: &Sentence<'_>, out: &mut Vec<Candidate>) {
             weak: false,
             codes: list,
             bound_stage: None,
+            rank: 0,
         });
     }
 }

@@ -19,6 +19,8 @@ pub(super) struct Candidate {
     /// Access that comes with a stage ("open beta", "closed preview") holds
     /// only while that stage does.
     pub(super) bound_stage: Option<Stage>,
+    /// How decisive access wording is (see [`access_rank`]); 0 for other dimensions.
+    pub(super) rank: u8,
 }
 
 pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
@@ -26,6 +28,19 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
     hits.extend(phrase_hits(s, extra, None, true));
     hits.extend(label_hits(s));
     drop_overlaps(&mut hits);
+    // A question asks; the answer, not the question, states a status
+    // ("Is there any plan to deprecate X?" — "No").
+    if s.text.trim_end().ends_with('?') {
+        hits.clear();
+    }
+    // "X was sunset in 2024 … see the sunset FAQ": once a sentence says
+    // something is retired, its other deprecation words are that history.
+    if hits
+        .iter()
+        .any(|h| h.value == Value::Stage(Stage::Retired) && !h.weak)
+    {
+        hits.retain(|h| h.value != Value::Stage(Stage::Deprecated));
+    }
     // "now available" is a GA claim only when nothing else in the sentence names a stage.
     let other_stage = hits.iter().any(|h| {
         matches!(h.value, Value::Stage(st) if st != Stage::Ga)
@@ -68,8 +83,9 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
         // follow the subject's name directly ("Foo is now available"), not
         // a longer name that starts with it ("Foo bespoke solutions is now…").
         if h.kind == Kind::Weak
-            && h.value == Value::Stage(Stage::Ga)
+            && matches!(h.value, Value::Stage(Stage::Ga | Stage::Announced))
             && place == Place::Sentence
+            && !s.table_row
             && !s.mentions.iter().any(|&(_, me)| {
                 me <= h.start
                     && s.text[me..h.start]
@@ -79,6 +95,9 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
                             matches!(
                                 w.to_ascii_lowercase().as_str(),
                                 "is" | "are"
+                                    | "will"
+                                    | "be"
+                                    | "being"
                                     | "has"
                                     | "have"
                                     | "been"
@@ -123,9 +142,13 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
                 Value::Access(_) => stage_word(phrase),
                 Value::Stage(_) => None,
             },
+            rank: match h.value {
+                Value::Access(a) => access_rank(a, phrase),
+                Value::Stage(_) => 0,
+            },
         });
     }
-    regions(s, out);
+    regions(s, false, out);
 }
 
 /// The place a phrase at `start..end` counts in, if any.
@@ -155,3 +178,40 @@ pub(super) fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attac
     }
     None
 }
+
+/// How decisive an access phrase is. 3: an explicit gate (approval, a
+/// waitlist or sign-up form, an allow-list, invitation, "contact your account
+/// team", a closed or private stage) or an explicit opening ("available to
+/// all advertisers", "whether you are A, B or C", "anyone can"). 2: a step
+/// that may or may not gate ("request access", "requires an account",
+/// eligibility). 1: what a stage name implies ("public preview", "open
+/// beta"). The highest rank on the page decides access.
+pub(super) fn access_rank(access: Access, phrase: &str) -> u8 {
+    let p = phrase.to_ascii_lowercase();
+    let staged = ["beta", "preview", "alpha"].iter().any(|w| p.contains(w))
+        && !p.contains("join")
+        && !p.contains("sign up")
+        && !p.contains("apply")
+        && !p.contains("register");
+    match access {
+        Access::Open if staged => 1,
+        Access::Gated if staged => 3,
+        Access::Open => 3,
+        Access::Gated => {
+            if STRONG_GATE.is_match(&p) {
+                3
+            } else {
+                2
+            }
+        }
+        Access::Unknown => 0,
+    }
+}
+
+static STRONG_GATE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"(?i)approv|wait-?\s?list|sign[- ]?up|apply|application|allow[- ]?list|white[- ]?list|invit|selected|account (?:executive|team|manager|representative|rep)|sales|sole discretion|nomination|by request|on request|upon request|only|exclusively",
+    )
+    .expect("valid regex")
+});
+

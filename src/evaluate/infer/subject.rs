@@ -253,6 +253,10 @@ pub(super) fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) 
     }
     s.mentions.iter().any(|&(ms, me)| {
         if label {
+            // A name that carries its label ("Agents (preview) in Foo").
+            if ms <= start && end <= me {
+                return true;
+            }
             // "(beta)" belongs to the (at most two) words just before it.
             if me > start {
                 return false;
@@ -322,3 +326,25 @@ pub(super) fn after_preposition(text: &str, at: usize) -> bool {
     }
     false
 }
+
+/// Mentions, less those inside link text that names something longer: in
+/// "[az acr helm push](…) has been retired" the link is the `push` command,
+/// not `az acr helm`.
+pub(super) fn outside_longer_links(
+    text: &str,
+    mentions: Vec<(usize, usize)>,
+    links: &[(usize, usize)],
+) -> Vec<(usize, usize)> {
+    mentions
+        .into_iter()
+        .filter(|&(ms, me)| {
+            !links.iter().any(|&(ls, le)| {
+                ls <= ms
+                    && me <= le
+                    && (text[ls..ms].chars().any(char::is_alphanumeric)
+                        || text[me..le].chars().any(char::is_alphanumeric))
+            })
+        })
+        .collect()
+}
+

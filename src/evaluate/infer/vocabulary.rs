@@ -104,10 +104,12 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Plain,
         ),
         rule(s(Preview), r"during (?:the )?preview", Plain),
+        // "Pre-GA" covers alpha, beta and preview alike: it yields to any
+        // of those named in the same section.
         rule(
             s(Preview),
-            r"pre-ga (?:offerings?|products?|features?|releases?|terms)",
-            Plain,
+            r"pre-ga (?:offerings?|products?|features?|releases?|terms|versions?)",
+            Weak,
         ),
         rule(s(Preview), r"[(\[]preview[)\]]", Label),
         rule(s(Preview), r"early access", Plain),
@@ -163,6 +165,11 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         rule(s(Deprecated), r"end[- ]of[- ](?:life|support|sale)", Plain),
         rule(s(Deprecated), r"sunset(?:ting)?", Plain),
+        rule(
+            s(Deprecated),
+            r"(?:is|are|we're|we are|is being|are being) (?:retiring|phasing out)|retiring on|(?:is|are) being (?:retired|sunset|phased out|discontinued)|scheduled (?:for|to be) (?:retirement|removal|retired|removed|shut down)",
+            Plain,
+        ),
         rule(s(Deprecated), r"no longer (?:supported|maintained)", Plain),
         // retired
         rule(
@@ -231,8 +238,23 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"eligible (?:advertisers|customers|accounts|sellers|vendors|partners|users|organizations|instances|brands)|eligibility (?:requirements|criteria)|(?:must|to) (?:be eligible|meet (?:the |certain )?eligibility)",
             Plain,
         ),
+        rule(
+            a(Gated),
+            r"access (?:to (?:[\w-]+ ){1,5})?(?:is |are )?(?:currently |only )?(?:managed|granted|controlled|handled|provided|approved) (?:by|through|via) (?:[\w{}%.-]+ ){0,5}?[\w{}%.-]*(?:sales|account (?:team|manager|executive|representative))",
+            Plain,
+        ),
+        rule(
+            a(Gated),
+            r"(?:subject to|requires?|pending|after|upon|needs?) (?:an? |the |your )?(?:[\w-]+ )?approval|(?:request|application)s? (?:is |are )?(?:approved|reviewed|accepted)|sole discretion|selected (?:participants|customers|partners|advertisers|organizations)|(?:sign-?up|request|interest|nomination) form",
+            Plain,
+        ),
         // access: open
         rule(a(Open), r"(?:open|public) (?:betas?|previews?)", Plain),
+        rule(
+            a(Open),
+            r"(?:available|accessible|open) to (?:anyone|everyone|all)\b|anyone (?:can|may) (?:use|access|join|try|install|sign up)|openly available|whether you(?:'re| are) (?:an? )?[\w-]+(?: [\w-]+)?, (?:an? )?[\w-]+(?: [\w-]+)?,? or",
+            Plain,
+        ),
         rule(
             a(Open),
             r"available to (?:all|any|every) (?:customers|users|advertisers|developers|accounts|organizations)|open to (?:all|everyone|the public)|no (?:invitation|invite|sign-?up) (?:is )?(?:required|needed)|without (?:an? )?invit(?:e|ation)",
@@ -259,7 +281,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 /// A whole cell or short block that is just a status ("Beta", "Open beta", "GA").
 pub(super) static BARE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"(?i)^(?:(?:status|stage|launch stage|release phase)\s*:\s*)?(?:(?P<q>open|public|closed|private|limited|technical)\s+)?(?P<s>beta|preview|experimental|deprecated|retired|discontinued|coming soon|announced|generally available|general availability)(?:\s+release)?$",
+        r"(?i)^(?:(?:status|stage|launch stage|release phase)\s*:\s*)?(?:(?P<q>open|public|closed|private|limited|technical)\s+)?(?P<s>beta|preview|experimental|deprecated|retired|discontinued|coming soon|upcoming|announced|generally available|general availability)(?:\s+release)?$",
     )
     .expect("valid regex")
 });
