@@ -253,7 +253,7 @@ pub fn extract(
         None => decode(body),
     };
     match kind {
-        ContentKind::Html => extract_html(&text, selection),
+        ContentKind::Html => extract_html(&text, selection).map(rendered_front_matter),
         ContentKind::Markdown => Ok(extract_markdown(&text)),
         ContentKind::Text => Ok(extract_text(&text)),
         ContentKind::Json => Ok(extract_json(&text)),
@@ -729,7 +729,7 @@ fn text_node(t: &str, ctx: Ctx, b: &mut Builder) {
             b.push_text(line);
         }
     } else {
-        b.push_text(t);
+        b.push_text(&render_templates(t));
     }
 }
 
@@ -779,6 +779,52 @@ fn collapse_ws(s: &str) -> String {
     let mut b = Builder::default();
     b.push_text(s);
     b.buf
+}
+
+/// The opening "key: value" lines of a rendered front matter block ("title:
+/// Foo description: … ms.topic: overview").
+static RENDERED_FRONT_MATTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Za-z_][\w.-]*: \S[^:]*? ){1,}?[A-Za-z_][\w.-]*: ").expect("valid regex")
+});
+
+static FRONT_MATTER_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^| )([A-Za-z_][\w.-]*): ").expect("valid regex"));
+
+/// A Markdown page's YAML front matter, rendered as text by a renderer that
+/// does not know it (a rule, then a heading or paragraph of "title: Foo
+/// description: …"), is metadata, not content: its `title` becomes the
+/// page title, as the Markdown reader takes it, and the block goes.
+fn rendered_front_matter(mut page: Page) -> Page {
+    let Some(first) = page.blocks.first() else {
+        return page;
+    };
+    let text = &first.text;
+    if !matches!(first.kind, BlockKind::Heading(_) | BlockKind::Paragraph)
+        || !RENDERED_FRONT_MATTER.is_match(text)
+    {
+        return page;
+    }
+    let keys: Vec<(usize, usize, &str)> = FRONT_MATTER_KEY
+        .captures_iter(text)
+        .map(|c| {
+            let m = c.get(0).expect("group 0");
+            (m.start(), m.end(), c.get(1).expect("key").as_str())
+        })
+        .collect();
+    if keys.len() < 2 {
+        return page;
+    }
+    let title = keys.iter().enumerate().find_map(|(k, &(_, end, key))| {
+        (key == "title").then(|| {
+            let stop = keys.get(k + 1).map_or(text.len(), |n| n.0);
+            text[end..stop].trim().trim_matches(['"', '\'']).to_string()
+        })
+    });
+    if page.title.is_none() {
+        page.title = title.filter(|t| !t.is_empty());
+    }
+    page.blocks.remove(0);
+    page
 }
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
@@ -850,6 +896,49 @@ static LIQUID_TAG: LazyLock<Regex> =
 static RELEASE_PHASE_VAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^data\s+variables\.release-phases\.([A-Za-z_]+)$").expect("valid regex")
 });
+
+/// A contact variable ("data variables.contact.contact_enterprise_sales"):
+/// who grants access, which matters to access inference.
+static CONTACT_VAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^data\s+variables\.contact\.(?:contact_)?([A-Za-z_]+)$").expect("valid regex")
+});
+
+/// A Hugo shortcode, e.g. Kubernetes' `{{< feature-state state="beta" >}}`.
+static HUGO_SHORTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\{\{[<%]\s*(/?[\w-]+)([^}]*?)[>%]\}\}"#).expect("valid regex")
+});
+
+static SHORTCODE_STATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\bstate\s*=\s*"([A-Za-z ]+)""#).expect("valid regex")
+});
+
+/// Template tags left in a page's text by a Markdown source or by a renderer
+/// that does not know them: Liquid `{% … %}` and Hugo `{{< … >}}` vanish,
+/// except release-phase and contact variables (their words) and a
+/// `feature-state` shortcode ("Feature state: beta"). The Markdown reader and
+/// the HTML walk both use it, so a page reads the same in either form.
+pub(crate) fn render_templates(text: &str) -> Cow<'_, str> {
+    if !text.contains("{%") && !text.contains("{{") {
+        return Cow::Borrowed(text);
+    }
+    let liquid = LIQUID_TAG.replace_all(text, |c: &regex::Captures<'_>| {
+        let inner = c.get(1).map_or("", |m| m.as_str());
+        RELEASE_PHASE_VAR
+            .captures(inner)
+            .or_else(|| CONTACT_VAR.captures(inner))
+            .and_then(|v| v.get(1))
+            .map_or(String::new(), |m| m.as_str().replace('_', " "))
+    });
+    let hugo = HUGO_SHORTCODE.replace_all(&liquid, |c: &regex::Captures<'_>| {
+        let name = c.get(1).map_or("", |m| m.as_str());
+        let args = c.get(2).map_or("", |m| m.as_str());
+        match SHORTCODE_STATE.captures(args) {
+            Some(s) if name == "feature-state" => format!("Feature state: {}", &s[1]),
+            _ => String::new(),
+        }
+    });
+    Cow::Owned(hugo.into_owned())
+}
 
 static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"([^"]*)")?\s*$"#).expect("valid regex")
@@ -981,16 +1070,7 @@ fn preprocess_markdown(src: &str) -> String {
             out.push('\n');
             continue;
         }
-        let replaced = LIQUID_TAG.replace_all(&line, |c: &regex::Captures<'_>| {
-            let inner = c.get(1).map_or("", |m| m.as_str());
-            match RELEASE_PHASE_VAR.captures(inner) {
-                Some(v) => v
-                    .get(1)
-                    .map_or(String::new(), |m| m.as_str().replace('_', " ")),
-                None => String::new(),
-            }
-        });
-        out.push_str(&replaced);
+        out.push_str(&render_templates(&line));
         out.push('\n');
     }
     out

@@ -330,7 +330,7 @@ fn read_lead_in(
         table_row: false,
         partial: PARTIAL.is_match(lead),
     };
-    regions(&s, true, out);
+    regions(&s, Some(lead.len() + 1), out);
 }
 
 /// A sentence that introduces a list of places.

@@ -54,9 +54,12 @@ pub(super) static GLOBAL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Region and marketplace codes in a sentence that says where something is
 /// available. In a list (`list`: the items after a lead-in such as "available
-/// in the following regions:"), every place counts without a trigger word.
-pub(super) fn regions(s: &Sentence<'_>, list: bool, out: &mut Vec<Candidate>) {
+/// in the following regions:"), every place counts without a trigger word;
+/// `list` is where the items start in the sentence (the lead-in before it
+/// only introduces them).
+pub(super) fn regions(s: &Sentence<'_>, list: Option<usize>, out: &mut Vec<Candidate>) {
     let text = s.text;
+    let (skip, list) = (list.unwrap_or(0), list.is_some());
     // "Label: value" lines count only when the label is about availability;
     // in a list, a label ("North America: Canada, Mexico") only groups.
     let (body, body_off) = match REGION_LABEL.captures(text) {
@@ -71,10 +74,10 @@ pub(super) fn regions(s: &Sentence<'_>, list: bool, out: &mut Vec<Candidate>) {
             if !list && !REGION_TRIGGER.is_match(text) && !REGION_WORD.is_match(text) {
                 return;
             }
-            (text, 0)
+            (&text[skip..], skip)
         }
     };
-    let labelled = body_off > 0 || list;
+    let labelled = (body_off > 0 && !list) || list;
     // "not available in CA", "all marketplaces except JP": not a list of where it is.
     if REGION_NEGATION.is_match(body) {
         return;

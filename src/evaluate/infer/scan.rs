@@ -148,7 +148,7 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
             },
         });
     }
-    regions(s, false, out);
+    regions(s, None, out);
 }
 
 /// The place a phrase at `start..end` counts in, if any.

@@ -84,7 +84,7 @@ pub(super) struct Layout {
 /// availability, access or eligibility.
 static SCOPE_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"(?i)\b(?:eligibility|eligible|availability|available|access|who can|allow-?\s?list(?:ing)?|regions?|marketplaces?|countries|locations|geograph(?:y|ies)|limitations?|status|release phase|launch stage)\b",
+        r"(?i)\b(?:eligibility|eligible|availability|available|who can|allow-?\s?list(?:ing)?|regions?|marketplaces?|countries|locations|geograph(?:y|ies)|limitations?|status|release phase|launch stage|access (?:requirements|and eligibility)|(?:getting|request(?:ing)?|get) access)\b|^access$",
     )
     .expect("valid regex")
 });
@@ -256,8 +256,15 @@ impl Layout {
                 }
                 named = names(&b.text);
                 open.retain(|&(l, ..)| l < level);
-                let other = !named && Some(i) != h1 && heading_names_other(&b.text, matcher);
-                open.push((level, named, other, i));
+                // "Supported regions for Foo" is Foo's section even though
+                // Foo comes after a preposition.
+                let mentions = named
+                    || matcher.find(&b.text).iter().any(|&(ms, _)| {
+                        let before = b.text[..ms].trim_end().to_ascii_lowercase();
+                        before.ends_with(" for") || before.ends_with(" of")
+                    });
+                let other = !mentions && Some(i) != h1 && heading_names_other(&b.text, matcher);
+                open.push((level, mentions, other, i));
             }
             dates[i] = dated.last().map(|&(_, d)| d);
             section_named[i] = named;
