@@ -253,8 +253,10 @@ pub fn extract(
         None => decode(body),
     };
     match kind {
-        ContentKind::Html => extract_html(&text, selection).map(rendered_front_matter),
-        ContentKind::Markdown => Ok(extract_markdown(&text)),
+        ContentKind::Html => extract_html(&text, selection)
+            .map(rendered_front_matter)
+            .map(directives),
+        ContentKind::Markdown => Ok(directives(extract_markdown(&text))),
         ContentKind::Text => Ok(extract_text(&text)),
         ContentKind::Json => Ok(extract_json(&text)),
     }
@@ -820,12 +822,123 @@ fn rendered_front_matter(mut page: Page) -> Page {
             text[end..stop].trim().trim_matches(['"', '\'']).to_string()
         })
     });
+    let value = |key: &str| {
+        keys.iter().enumerate().find_map(|(k, &(_, end, name))| {
+            (name == key).then(|| {
+                let stop = keys.get(k + 1).map_or(text.len(), |n| n.0);
+                (text[end..stop].trim().trim_matches(['"', '\'']).to_string(), k)
+            })
+        })
+    };
+    // `badge: Beta`, or `badge:` with `text: Beta` under it.
+    let badge = value("badge").and_then(|(v, k)| {
+        if v.is_empty() {
+            keys.get(k + 1).filter(|n| n.2 == "text").and_then(|_| value("text").map(|t| t.0))
+        } else {
+            Some(v)
+        }
+    });
     if page.title.is_none() {
         page.title = title.filter(|t| !t.is_empty());
     }
     page.blocks.remove(0);
+    if let Some(label) = badge.filter(|b| STATUS_BADGE.is_match(b)) {
+        page.blocks.insert(0, badge_block(&label));
+    }
     page
 }
+
+/// A front-matter badge that is a status ("Beta", "Private beta", "Preview").
+static STATUS_BADGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:(?:open|public|private|closed|limited)\s+)?(?:alpha|beta|preview|experimental|deprecated|retired|coming soon)$")
+        .expect("valid regex")
+});
+
+fn badge_block(label: &str) -> Block {
+    Block {
+        kind: BlockKind::Callout,
+        text: collapse_ws(label),
+        links: Vec::new(),
+    }
+}
+
+/// A front-matter status badge in Markdown (`badge: Beta`, or `badge:` with
+/// `text: Beta` under it, as docs sites put it in the sidebar).
+fn front_matter_badge(yaml: &str) -> Option<String> {
+    let c = FRONT_MATTER_BADGE.captures(yaml)?;
+    let v = c.get(1).or_else(|| c.get(2))?.as_str().trim();
+    STATUS_BADGE.is_match(v).then(|| v.to_string())
+}
+
+static FRONT_MATTER_BADGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^\s*badge:\s*['"]?([A-Za-z][A-Za-z ]*?)['"]?\s*$|^\s*badge:\s*\n\s+text:\s*['"]?([A-Za-z][A-Za-z ]*?)['"]?\s*$"#)
+        .expect("valid regex")
+});
+
+/// Admonition and container markers that reached the text unrendered —
+/// MkDocs `!!! note "Preview release"` and Docusaurus `:::caution Title …
+/// :::` as plain paragraphs — become the callouts a docs site shows.
+fn directives(mut page: Page) -> Page {
+    if !page
+        .blocks
+        .iter()
+        .any(|b| b.kind == BlockKind::Paragraph && (b.text.starts_with("!!!") || b.text.starts_with(":::")))
+    {
+        return page;
+    }
+    let mut out = Vec::with_capacity(page.blocks.len() + 2);
+    let mut inside = false;
+    for b in page.blocks.drain(..) {
+        if b.kind != BlockKind::Paragraph {
+            out.push(b);
+            continue;
+        }
+        if let Some(c) = ADMONITION_TEXT.captures(&b.text) {
+            let title = c.get(2).map_or("", |m| m.as_str()).trim();
+            let rest = c.get(3).map_or("", |m| m.as_str()).trim();
+            for t in [title, rest] {
+                if !t.is_empty() {
+                    out.push(badge_block(t));
+                }
+            }
+            continue;
+        }
+        if let Some(c) = CONTAINER_TEXT.captures(&b.text) {
+            let body = c.get(2).map_or("", |m| m.as_str()).trim();
+            let closed = body.ends_with(":::");
+            let body = body.trim_end_matches(":::").trim();
+            if !body.is_empty() {
+                out.push(badge_block(body));
+            }
+            inside = !closed;
+            continue;
+        }
+        if inside {
+            if b.text.trim() == ":::" {
+                inside = false;
+                continue;
+            }
+            let closed = b.text.trim_end().ends_with(":::");
+            let text = b.text.trim_end().trim_end_matches(":::").trim_end();
+            if !text.is_empty() {
+                out.push(badge_block(text));
+            }
+            inside = !closed;
+            continue;
+        }
+        out.push(b);
+    }
+    page.blocks = out;
+    page
+}
+
+static ADMONITION_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([A-Za-z-]+)(?:\s+"([^"]*)")?\s*(.*)$"#).expect("valid regex")
+});
+
+static CONTAINER_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^:::\s*([A-Za-z-]+)(?:\[[^\]]*\])?\s*(.*)$").expect("valid regex")
+});
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
     // Parsing builds a node for every tag; when only `<main>` is read, most
@@ -1344,6 +1457,7 @@ impl MdConverter {
 fn extract_markdown(src: &str) -> Page {
     let src = src.replace("\r\n", "\n");
     let (title, body) = front_matter(&src);
+    let badge = front_matter_badge(&src[..src.len() - body.len()]);
     let body = preprocess_markdown(body);
     let opts = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -1376,10 +1490,11 @@ fn extract_markdown(src: &str) -> Page {
         conv.event(ev);
     }
     conv.flush();
-    Page {
-        title,
-        blocks: conv.b.blocks,
+    let mut blocks = conv.b.blocks;
+    if let Some(label) = badge {
+        blocks.insert(0, badge_block(&label));
     }
+    Page { title, blocks }
 }
 
 // ---------------------------------------------------------------------------

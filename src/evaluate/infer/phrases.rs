@@ -296,7 +296,7 @@ pub(super) fn label_hits(s: &Sentence<'_>) -> Vec<Hit> {
         let word = c.name("s").map_or("", |m| m.as_str()).to_ascii_lowercase();
         let stage = match word.as_str() {
             "beta" => Stage::Beta,
-            "preview" | "experimental" => Stage::Preview,
+            "preview" | "alpha" | "experimental" => Stage::Preview,
             "deprecated" => Stage::Deprecated,
             "retired" | "discontinued" => Stage::Retired,
             "coming soon" | "upcoming" | "announced" => Stage::Announced,

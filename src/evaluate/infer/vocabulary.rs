@@ -281,7 +281,7 @@ pub(super) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 /// A whole cell or short block that is just a status ("Beta", "Open beta", "GA").
 pub(super) static BARE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"(?i)^(?:(?:status|stage|launch stage|release phase)\s*:\s*)?(?:(?P<q>open|public|closed|private|limited|technical)\s+)?(?P<s>beta|preview|experimental|deprecated|retired|discontinued|coming soon|upcoming|announced|generally available|general availability)(?:\s+release)?$",
+        r"(?i)^(?:(?:status|stage|launch stage|release phase|feature state)\s*:\s*)?(?:(?P<q>open|public|closed|private|limited|technical)\s+)?(?P<s>beta|preview|alpha|experimental|deprecated|retired|discontinued|coming soon|upcoming|announced|generally available|general availability)(?:\s+release)?$",
     )
     .expect("valid regex")
 });
