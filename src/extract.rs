@@ -790,7 +790,7 @@ static RENDERED_FRONT_MATTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static FRONT_MATTER_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^| )([A-Za-z_][\w.-]*): ").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"([A-Za-z_][\w.-]*): ").expect("valid regex"));
 
 /// A Markdown page's YAML front matter, rendered as text by a renderer that
 /// does not know it (a rule, then a heading or paragraph of "title: Foo
@@ -808,6 +808,10 @@ fn rendered_front_matter(mut page: Page) -> Page {
     }
     let keys: Vec<(usize, usize, &str)> = FRONT_MATTER_KEY
         .captures_iter(text)
+        .filter(|c| {
+            let at = c.get(0).expect("group 0").start();
+            at == 0 || text[..at].ends_with(' ')
+        })
         .map(|c| {
             let m = c.get(0).expect("group 0");
             (m.start(), m.end(), c.get(1).expect("key").as_str())

@@ -173,7 +173,7 @@ pub(super) fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attac
     if s.place.banner || (s.place.callout && about) {
         return Some(Place::Banner);
     }
-    if about || s.place.implicit {
+    if about || s.place.implicit || (attach == Attach::Regions && s.place.regions_scope) {
         return Some(Place::Sentence);
     }
     None

@@ -36,11 +36,14 @@ pub(super) struct PlaceInfo {
     /// About the subject without naming it ("This feature…" after a naming
     /// sentence; a "Regions:" line under a heading that names it).
     pub(super) implicit: bool,
+    /// Regions stated here are the subject's (a callout that names nothing,
+    /// on a page about the subject).
+    pub(super) regions_scope: bool,
 }
 
 impl PlaceInfo {
     pub(super) fn any(self) -> bool {
-        self.title || self.banner || self.implicit
+        self.title || self.banner || self.implicit || self.regions_scope
     }
 }
 
@@ -214,7 +217,10 @@ impl Layout {
         for (i, b) in page.blocks.iter().enumerate().take(first_sub) {
             match b.kind {
                 BlockKind::Callout => top_callout[i] = paragraphs <= 1,
-                BlockKind::Paragraph => paragraphs += 1,
+                BlockKind::Paragraph => {
+                    top_callout[i] = paragraphs == 0;
+                    paragraphs += 1
+                }
                 BlockKind::ListItem | BlockKind::TableRow | BlockKind::Code => paragraphs += 2,
                 BlockKind::Heading(_) => {}
             }
@@ -346,7 +352,10 @@ impl Layout {
         // "This feature…" means the section's topic: the page's subject at
         // the top, or in a section about it; another thing's in a section
         // whose heading names that thing.
-        let this_ref = THIS_REF.is_match(text) && (i < self.first_sub || self.section_about[i]);
+        // Deeper in the page it means the section's topic unless the
+        // section's heading names the subject or is about availability.
+        let own_section = i < self.first_sub || self.section_named[i] || self.scope_section[i];
+        let this_ref = THIS_REF.is_match(text) && own_section;
         if block.kind == BlockKind::Callout {
             info.callout = true;
             // A top callout that names something else ("The security manager
@@ -356,7 +365,18 @@ impl Layout {
             if !partial && (this_ref || (self.top_callout[i] && bare)) {
                 info.banner = true;
             }
+            // A callout with no name in it, on a page about the subject,
+            // states a limit for the subject ("only us-east-1 is supported").
+            if !names && self.page_about && own_section && !partial {
+                info.regions_scope = true;
+            }
         } else if i < self.first_sub && !partial && !heading && THIS_REF.is_match(text) {
+            info.banner = true;
+        } else if self.top_callout[i]
+            && block.kind == BlockKind::Paragraph
+            && BARE_LABEL.is_match(text.trim().trim_end_matches(['.', ':']))
+        {
+            // A status label standing alone at the top ("Feature state: beta").
             info.banner = true;
         }
         if !names && !info.banner && !heading {
@@ -364,7 +384,7 @@ impl Layout {
                 || (self.section_named[i] && SECTION_LABEL.is_match(text));
             // On a page about the subject, "this feature/this preview" is it.
             let page_anaphora = self.page_about
-                && self.section_about[i]
+                && own_section
                 && !partial
                 && THIS_SUBJECT.is_match(text);
             if anaphora || page_anaphora || self.scope_section[i] {
