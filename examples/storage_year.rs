@@ -178,6 +178,7 @@ impl Sim {
                     duration_ms: 40,
                     content: None,
                     packed: None,
+            title: None,
                     validators: None,
                 })
                 .expect("check");
@@ -199,6 +200,7 @@ impl Sim {
                 duration_ms: 120,
                 content: Some((&text, &hash)),
                 packed: None,
+            title: None,
                 validators: Some((Some(&etag), None)),
             })
             .expect("check");
@@ -232,6 +234,7 @@ impl Sim {
                 status: &status,
                 evidence: &evidence,
                 notes: &[],
+                reread_rules: None,
             })
             .expect("observe");
         self.store

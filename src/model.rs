@@ -332,6 +332,38 @@ pub struct Page {
 }
 
 impl Page {
+    /// A page again from its stored text ([`Page::text`]) and title: each
+    /// line's prefix gives its kind back. Link ranges are not stored, so link
+    /// text reads as plain text.
+    pub fn from_text(text: &str, title: Option<String>) -> Page {
+        let blocks = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let hashes = line.bytes().take_while(|&b| b == b'#').count();
+                let (kind, body) = if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
+                    (BlockKind::Heading(hashes as u8), &line[hashes + 1..])
+                } else if let Some(rest) = line.strip_prefix("- ") {
+                    (BlockKind::ListItem, rest)
+                } else if let Some(rest) = line.strip_prefix("> ") {
+                    (BlockKind::Callout, rest)
+                } else if let Some(rest) = line.strip_prefix("| ") {
+                    (BlockKind::TableRow, rest.strip_suffix(" |").unwrap_or(rest))
+                } else if let Some(rest) = line.strip_prefix("    ") {
+                    (BlockKind::Code, rest)
+                } else {
+                    (BlockKind::Paragraph, line)
+                };
+                Block {
+                    kind,
+                    text: body.to_string(),
+                    links: Vec::new(),
+                }
+            })
+            .collect();
+        Page { title, blocks }
+    }
+
     /// The normalised text that is hashed, stored as a snapshot and diffed:
     /// one line per block, with a light Markdown prefix for structure.
     pub fn text(&self) -> String {
@@ -426,5 +458,27 @@ mod tests {
             ],
         };
         assert_eq!(page.text(), "## Setup\n| a | b |\n");
+    }
+
+    #[test]
+    fn stored_text_reads_back_as_the_same_blocks() {
+        let block = |kind, text: &str| Block {
+            kind,
+            text: text.into(),
+            links: vec![],
+        };
+        let page = Page {
+            title: Some("Foo (beta)".into()),
+            blocks: vec![
+                block(BlockKind::Heading(1), "Foo"),
+                block(BlockKind::Callout, "Preview"),
+                block(BlockKind::Paragraph, "Foo is in beta."),
+                block(BlockKind::ListItem, "us-east-1"),
+                block(BlockKind::TableRow, "Foo | | ✅"),
+                block(BlockKind::Code, "foo --beta"),
+            ],
+        };
+        let back = Page::from_text(&page.text(), page.title.clone());
+        assert_eq!(back, page);
     }
 }

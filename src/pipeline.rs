@@ -21,8 +21,6 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::time::Duration;
 
-/// Bumped when inference rules change, so stored observations are redone.
-const INFER_VERSION: &str = "1";
 
 /// Why a whole cycle could not run.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +115,8 @@ struct Read {
     text: Option<(String, String)>,
     /// The text compressed for the store, made where the page was parsed.
     packed: Option<Vec<u8>>,
+    /// The page title, stored with a new version so it can be re-read.
+    title: Option<String>,
     inference: Option<Inference>,
 }
 
@@ -128,6 +128,7 @@ impl Read {
             fetched,
             text: None,
             packed: None,
+            title: None,
             inference: None,
         }
     }
@@ -148,6 +149,10 @@ pub async fn check_sources(
     progress: &dyn Progress,
 ) -> Result<CycleReport, PipelineError> {
     let start = clock.now();
+    // New rules read what is stored first, so a status that moves only
+    // because the rules changed is recorded as such, and the fetch below
+    // can stay conditional.
+    reread_stored(store, registry, sources, start)?;
     // One transaction for the whole schedule update instead of one commit per source.
     let jobs = store.batch(|store| -> Result<_, PipelineError> {
         let mut jobs = Vec::with_capacity(sources.len());
@@ -264,7 +269,7 @@ const INLINE_PARSE_MAX: usize = 512 * 1024;
 /// and its packed form, and the status inference.
 type PageRead = (
     Outcome,
-    Option<(String, String, Option<Vec<u8>>)>,
+    Option<(String, String, Option<Vec<u8>>, Option<String>)>,
     Option<Inference>,
 );
 
@@ -278,7 +283,11 @@ fn read_page(body: &[u8], content_type: Option<&str>, src: &Source, subject: &Su
             let inference = infer::infer(&page, subject, &src.vocabulary);
             // Compress here, in parallel, rather than on the one writer.
             let packed = store::pack(&text).ok();
-            (Outcome::Ok, Some((text, hash, packed)), Some(inference))
+            (
+                Outcome::Ok,
+                Some((text, hash, packed, page.title)),
+                Some(inference),
+            )
         }
         Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
         Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
@@ -358,15 +367,16 @@ async fn read(
             None,
         )
     });
-    let (text, packed) = match content {
-        Some((text, hash, packed)) => (Some((text, hash)), packed),
-        None => (None, None),
+    let (text, packed, title) = match content {
+        Some((text, hash, packed, title)) => (Some((text, hash)), packed, title),
+        None => (None, None, None),
     };
     Read {
         fetched,
         outcome,
         text,
         packed,
+        title,
         inference,
     }
 }
@@ -384,6 +394,7 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
         duration_ms: p.read.fetched.elapsed.as_millis() as u64,
         content: p.read.text.as_ref().map(|(t, h)| (t.as_str(), h.as_str())),
         packed: p.read.packed.as_deref(),
+        title: p.read.title.as_deref(),
         validators,
     })?;
     let mut observed = None;
@@ -399,6 +410,7 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
             status: &status,
             evidence: &evidence,
             notes: &notes,
+            reread_rules: None,
         })?;
         if written.is_some() {
             observed = Some(status);
@@ -417,6 +429,70 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
         duration: p.read.fetched.elapsed,
         failures: record.failures,
         previous_failures: p.previous_failures,
+    })
+}
+
+/// Read each source's latest stored version again when what inference
+/// depends on (the rules' version, the capability's names, the selection)
+/// changed since it was read, without fetching. A status that moves is
+/// recorded as a re-read ("re-read with rules vN"), never as a page change:
+/// no snapshot, no change, and a note that says the page did not change.
+/// Returns how many sources were re-read.
+pub fn reread_stored(
+    store: &mut Store,
+    registry: &Registry,
+    sources: &[&Source],
+    now: jiff::Timestamp,
+) -> Result<usize, PipelineError> {
+    store.batch(|store| -> Result<usize, PipelineError> {
+        let mut reread = 0;
+        for source in sources {
+            let key = infer_key(registry, source);
+            let state = store.source_state(&source.id)?;
+            if !state
+                .infer_key
+                .as_deref()
+                .is_some_and(|stored| only_reading_changed(stored, &key))
+            {
+                continue;
+            }
+            let Some(version) = store.latest_version(&source.id)? else {
+                continue;
+            };
+            let Some(cap) = registry.capability(&source.capability) else {
+                continue;
+            };
+            let subject = Subject {
+                name: cap.name.clone(),
+                aliases: cap.aliases.clone(),
+            };
+            let page = crate::model::Page::from_text(&version.text, version.title.clone());
+            let inference = infer::infer(&page, &subject, &source.vocabulary);
+            let previous = store.latest_observation(&source.id, None)?;
+            let (status, evidence, mut notes) =
+                observation_from(&inference, previous.as_ref(), Some(version.seq));
+            notes.insert(
+                0,
+                format!(
+                    "re-read with rules v{}: the stored version {} was read again; the page did not change",
+                    infer::RULES_VERSION,
+                    version.seq
+                ),
+            );
+            store.observe(&NewObservation {
+                capability_id: &source.capability,
+                source_id: &source.id,
+                snapshot_id: Some(version.snapshot_id),
+                at: now,
+                status: &status,
+                evidence: &evidence,
+                notes: &notes,
+                reread_rules: Some(infer::RULES_VERSION),
+            })?;
+            store.set_infer_key(&source.id, &key)?;
+            reread += 1;
+        }
+        Ok(reread)
     })
 }
 
@@ -458,30 +534,51 @@ fn observation_from(
     (inference.status.clone(), evidence, notes)
 }
 
-/// A fingerprint of everything inference depends on for this source.
+/// A fingerprint of everything inference depends on for this source, in two
+/// parts, `extract:read`: what decides the stored text (the selection), and
+/// what decides how it is read (the rules' version, the capability's names,
+/// the vocabulary). A change of the second part is met by re-reading the
+/// stored text; a change of the first needs the page again.
 fn infer_key(registry: &Registry, source: &Source) -> String {
-    let mut h = Sha256::new();
-    h.update(INFER_VERSION);
+    let mut extract = Sha256::new();
+    extract.update(source.selection.select_source());
+    for i in &source.ignore {
+        extract.update([2]);
+        extract.update(i);
+    }
+    let mut read = Sha256::new();
+    read.update(infer::RULES_VERSION.to_le_bytes());
     if let Some(c) = registry.capability(&source.capability) {
-        h.update(&c.name);
+        read.update(&c.name);
         for a in &c.aliases {
-            h.update([0]);
-            h.update(a);
+            read.update([0]);
+            read.update(a);
         }
     }
-    h.update([1]);
-    h.update(source.selection.select_source());
-    for i in &source.ignore {
-        h.update([2]);
-        h.update(i);
-    }
     for (s, p) in &source.vocabulary.stage {
-        h.update(format!("\x03{s}:{p}"));
+        read.update(format!("\x03{s}:{p}"));
     }
     for (a, p) in &source.vocabulary.access {
-        h.update(format!("\x04{a}:{p}"));
+        read.update(format!("\x04{a}:{p}"));
     }
-    hex::encode(&h.finalize()[..12])
+    format!(
+        "{}:{}",
+        hex::encode(&extract.finalize()[..8]),
+        hex::encode(&read.finalize()[..8])
+    )
+}
+
+/// Whether a stored key and the current one differ only in how the text is
+/// read, so the stored text can be re-read. A key from before the two parts
+/// (no `:`) is taken to have the same selection: an upgrade re-reads.
+fn only_reading_changed(stored: &str, current: &str) -> bool {
+    let extract = |k: &str| k.split_once(':').map(|(e, _)| e.to_string());
+    stored != current
+        && match (extract(stored), extract(current)) {
+            (Some(a), Some(b)) => a == b,
+            (None, _) => true,
+            _ => false,
+        }
 }
 
 /// Page bytes as UTF-8: as they are when valid, else decoded with the charset

@@ -246,6 +246,10 @@ pub enum EventDetail {
         notes: Vec<String>,
         /// The snapshot number it was read from.
         snapshot: Option<i64>,
+        /// Set when this re-read a stored version with new rules (their
+        /// version), rather than reading a changed page.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reread_rules: Option<u32>,
     },
     /// A new version of a source.
     Change {
@@ -371,11 +375,15 @@ pub fn events(
                 .map(|s| s.seq),
             None => None,
         };
+        let reread = o
+            .reread_rules
+            .map(|v| format!("re-read with rules v{v}: "))
+            .unwrap_or_default();
         let summary = if quote.is_empty() {
-            format!("{} says {}", o.source_id, o.status)
+            format!("{reread}{} says {}", o.source_id, o.status)
         } else {
             format!(
-                "{} says {} — “{}”",
+                "{reread}{} says {} — “{}”",
                 o.source_id,
                 o.status,
                 excerpt(&quote, 100)
@@ -394,6 +402,7 @@ pub fn events(
                 evidence: o.evidence,
                 notes: o.notes,
                 snapshot,
+                reread_rules: o.reread_rules,
             },
         );
     }

@@ -349,3 +349,74 @@ fn a_large_page_is_read_like_a_small_one() {
         "{diff}"
     );
 }
+
+/// When what inference depends on changes (new rules, new names for the
+/// capability), the stored version is read again without fetching it anew:
+/// the moved status is a re-read, not a page change, and its alert says so.
+#[test]
+fn new_rules_or_names_reread_the_stored_page_not_as_a_change() {
+    let server = PageServer::start();
+    server.html(
+        "/alpha",
+        &doc_page("Alpha Reports", "<p>Alpha Reports is in beta.</p>", "v1"),
+    );
+    let registry = |extra: &str| {
+        registry_head("timeout = \"5s\"")
+            + &format!(
+                "[[capability]]\nid = \"alpha\"\nguide = \"g\"\nname = \"Zulu Reports\"\n{extra}claim = {{ stage = \"ga\" }}\n\n  [[capability.source]]\n  id = \"alpha\"\n  url = \"{}\"\n",
+                server.url("/alpha")
+            )
+    };
+    let p = Project::new(&registry(""));
+    p.capwatch(&["check"]).success();
+    assert_eq!(
+        p.query_strings("SELECT stage FROM observation"),
+        ["unknown"],
+        "the page does not name Zulu Reports"
+    );
+
+    // The owner adds the name the page uses: the stored page is re-read.
+    p.write_registry(&registry("aliases = [\"Alpha Reports\"]\n"));
+    server.clear_log();
+    p.capwatch(&["check"]).success();
+    assert_eq!(
+        p.query_strings("SELECT stage FROM observation ORDER BY id"),
+        ["unknown", "beta"]
+    );
+    assert_eq!(
+        p.query_i64("SELECT reread_rules FROM observation ORDER BY id DESC LIMIT 1"),
+        i64::from(capwatch::evaluate::infer::RULES_VERSION)
+    );
+    // Not a page change: one version, no change, and the fetch stayed conditional.
+    assert_eq!(p.query_i64("SELECT count(*) FROM snapshot"), 1);
+    assert_eq!(p.query_i64("SELECT count(*) FROM change"), 0);
+    assert!(server.log().iter().all(|l| l.if_none_match.is_some()));
+
+    let history: serde_json::Value =
+        serde_json::from_str(&stdout(&p.capwatch(&["history", "alpha", "--json"]).success()))
+            .unwrap();
+    let reread = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "observation" && e["stage"] == "beta")
+        .expect("the re-read observation is in the history");
+    assert_eq!(
+        reread["reread_rules"],
+        capwatch::evaluate::infer::RULES_VERSION
+    );
+    assert!(
+        reread["summary"].as_str().unwrap().starts_with("re-read with rules v"),
+        "{reread}"
+    );
+
+    let alerts = stdout(&p.capwatch(&["alerts", "--json"]).success());
+    assert!(
+        alerts.contains("the docs contradict the claim") && alerts.contains("did not change"),
+        "the drift alert says the page did not change: {alerts}"
+    );
+
+    // A third check with nothing new reads nothing again.
+    p.capwatch(&["check"]).success();
+    assert_eq!(p.query_i64("SELECT count(*) FROM observation"), 2);
+}

@@ -382,11 +382,19 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
                 ),
             })
             .collect();
+        // A status that moved because the rules changed, not the page, says so.
+        let reread = observed
+            .notes
+            .iter()
+            .find_map(|n| n.split_once(": re-read with rules ").map(|(_, r)| r))
+            .and_then(|r| r.split(':').next())
+            .map(|v| format!(" (re-read with rules {v}: the stored page was read again; the page itself did not change)"))
+            .unwrap_or_default();
         findings.push(Finding {
             kind: FindingKind::Drift,
             cause: format!("{}|{}|{}", obs.stage, obs.access, obs.regions),
             summary: format!(
-                "the docs contradict the claim for \"{}\" — {}",
+                "the docs contradict the claim for \"{}\" — {}{reread}",
                 f.name,
                 parts.join("; ")
             ),

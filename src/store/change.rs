@@ -5,7 +5,16 @@ use super::{Result, Store, StoreError, ts};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-/// One stored version of a source.
+/// A source's stored version, with what is needed to read it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub snapshot_id: i64,
+    pub seq: i64,
+    pub text: String,
+    pub title: Option<String>,
+}
+
+/// One distinct version of a source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotRow {
     pub id: i64,
@@ -84,6 +93,28 @@ impl Store {
     }
 
     /// Every version of a source, oldest first.
+    /// A source's latest version as stored: its id, number, text and the
+    /// page title it was read with (None for versions stored before titles
+    /// were kept).
+    pub fn latest_version(&self, source_id: &str) -> Result<Option<StoredVersion>> {
+        let row: Option<(i64, i64, String, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, seq, hash, title FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((id, seq, hash, title)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredVersion {
+            snapshot_id: id,
+            seq,
+            text: self.content(&hash)?,
+            title,
+        }))
+    }
+
     pub fn snapshots(&self, source_id: &str) -> Result<Vec<SnapshotRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 ORDER BY seq",

@@ -18,6 +18,8 @@ pub struct CheckInput<'a> {
     pub duration_ms: u64,
     /// The normalised text and its hash, when the outcome is `Ok`.
     pub content: Option<(&'a str, &'a str)>,
+    /// The page title, kept with a new snapshot so it can be re-read.
+    pub title: Option<&'a str>,
     /// The text already compressed with [`pack`](super::pack), if the caller
     /// did that off the writing thread; else the store compresses it.
     pub packed: Option<&'a [u8]>,
@@ -91,9 +93,9 @@ impl Store {
                     super::content::insert(&tx, hash, text, input.packed)?;
                     let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
                     tx.prepare_cached(
-                        "INSERT INTO snapshot (source_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO snapshot (source_id, seq, hash, at, title) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
-                    .execute(params![input.source_id, seq, hash, at])?;
+                    .execute(params![input.source_id, seq, hash, at, input.title])?;
                     let snap = tx.last_insert_rowid();
                     match &current {
                         None => record.baseline = true,
@@ -215,6 +217,7 @@ mod tests {
             duration_ms: 5,
             content: Some((text, hash)),
             packed: None,
+            title: None,
             validators: Some((Some("\"e1\""), None)),
         }
     }
@@ -259,6 +262,7 @@ mod tests {
                     duration_ms: 1,
                     content: None,
                     packed: None,
+            title: None,
                     validators: None,
                 })
                 .unwrap();

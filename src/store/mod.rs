@@ -18,7 +18,7 @@ mod review;
 mod source;
 
 pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
-pub use change::{ChangeRow, SnapshotRow};
+pub use change::{ChangeRow, SnapshotRow, StoredVersion};
 pub use check::{CheckInput, CheckRecord, CheckRow};
 pub use claim::ClaimRow;
 pub use content::pack;
@@ -43,6 +43,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         )),
         M::up(include_str!("../../migrations/0005_delivery_batch/up.sql")),
         M::up(include_str!("../../migrations/0006_packed_content/up.sql")),
+        M::up(include_str!("../../migrations/0007_reread/up.sql")),
     ])
 });
 

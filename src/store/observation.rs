@@ -30,6 +30,8 @@ pub struct NewObservation<'a> {
     pub status: &'a Status,
     pub evidence: &'a [StoredEvidence],
     pub notes: &'a [String],
+    /// The rules' version when this re-reads a stored version (not a page change).
+    pub reread_rules: Option<u32>,
 }
 
 /// A saved observation.
@@ -43,9 +45,11 @@ pub struct ObservationRow {
     pub status: Status,
     pub evidence: Vec<StoredEvidence>,
     pub notes: Vec<String>,
+    /// Set when the row re-read a stored version with new rules: their version.
+    pub reread_rules: Option<u32>,
 }
 
-pub(super) const SELECT: &str = "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes FROM observation";
+pub(super) const SELECT: &str = "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes, reread_rules FROM observation";
 
 pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRow> {
     let stage: String = r.get(5)?;
@@ -62,6 +66,7 @@ pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRow> {
         status: parse_status(&stage, &access, &regions),
         evidence: serde_json::from_str(&evidence).unwrap_or_default(),
         notes: serde_json::from_str(&notes).unwrap_or_default(),
+        reread_rules: r.get(10)?,
     })
 }
 
@@ -74,8 +79,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.prepare_cached(
-            "INSERT INTO observation (capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO observation (capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes, reread_rules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?.execute(
             params![
                 o.capability_id,
@@ -87,6 +92,7 @@ impl Store {
                 serde_json::to_string(&o.status.regions).expect("serialize"),
                 serde_json::to_string(o.evidence).expect("serialize"),
                 serde_json::to_string(o.notes).expect("serialize"),
+                o.reread_rules,
             ],
         )?;
         Ok(Some(self.conn.last_insert_rowid()))

@@ -109,6 +109,11 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
+/// The version of the rules below. Bump it with any change that can give a
+/// page another reading: stored versions are then read again with the new
+/// rules (without fetching), and what moves is recorded as a re-read.
+pub const RULES_VERSION: u32 = 2;
+
 /// The capability a page is read for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
