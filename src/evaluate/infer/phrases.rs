@@ -248,7 +248,13 @@ pub(super) fn phrase_hits(
                         continue;
                     }
                 }
-                (Value::Access(Access::Gated), _) if limits_place(s.text, end) => continue,
+                // "Closed beta in the US" gates whoever it names; "only
+                // available for the US marketplace" limits only where.
+                (Value::Access(Access::Gated), _)
+                    if stage_word(m.as_str()).is_none() && limits_place(s.text, end) =>
+                {
+                    continue;
+                }
                 (Value::Stage(Stage::Preview | Stage::Beta), _) | (Value::Access(_), _) => {
                     // "Until today, X was only available to …": no longer true.
                     if PRE_GA_NEGATED.is_match(before) || SUPERSEDED.is_match(&s.text[..start]) {
