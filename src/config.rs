@@ -88,7 +88,12 @@ pub struct Capability {
     pub guide: String,
     pub name: String,
     pub aliases: Vec<String>,
+    /// The claim typed into the registry; unknown when the registry leaves
+    /// it to the guide's own text (see `pinned`).
     pub claim: Status,
+    /// Whether the registry pins the claim (`claim = {…}`); without it the
+    /// claim is read from the guide's page.
+    pub pinned: bool,
     pub validated_on: Option<Date>,
     /// Overrides of the guide's values.
     pub max_age: Option<Duration>,
@@ -299,7 +304,7 @@ struct RawCapability {
     name: String,
     #[serde(default)]
     aliases: Vec<String>,
-    claim: Spanned<RawClaim>,
+    claim: Option<Spanned<RawClaim>>,
     validated_on: Option<Spanned<String>>,
     max_age: Option<Spanned<String>>,
     warn_before: Option<Spanned<String>>,
@@ -830,7 +835,22 @@ impl Compiler<'_> {
                     format!("capability \"{id}\" names guide \"{}\", which is not defined{hint}; add a [[guide]] with that id or fix the name", c.guide.get_ref()),
                 );
             }
-            let claim = self.claim(&c.claim);
+            let pinned = c.claim.is_some();
+            let claim = match &c.claim {
+                Some(raw) => self.claim(raw),
+                None => {
+                    let guide_has_page = guides
+                        .iter()
+                        .any(|g| g.id == *c.guide.get_ref() && g.url.is_some());
+                    if !guide_has_page && self.declared_guides.iter().any(|g| g == c.guide.get_ref()) {
+                        self.problem(
+                            c.id.span(),
+                            format!("capability \"{id}\" has no `claim` and its guide \"{}\" has no `url` to read one from; add `claim = {{ stage = \"…\" }}` or set the guide's `url`", c.guide.get_ref()),
+                        );
+                    }
+                    Status::unknown()
+                }
+            };
             let validated_on = c
                 .validated_on
                 .as_ref()
@@ -871,6 +891,7 @@ impl Compiler<'_> {
                 name: c.name,
                 aliases: c.aliases,
                 claim,
+                pinned,
                 validated_on,
                 max_age,
                 warn_before,

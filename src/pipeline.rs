@@ -765,19 +765,23 @@ pub async fn check_guides(
 ) -> Result<Vec<GuidePageResult>, PipelineError> {
     let mut out = Vec::new();
     for g in &registry.guides {
-        let (Some(url), Some(pattern)) = (&g.url, &g.validated_pattern) else {
+        let Some(url) = &g.url else {
             continue;
         };
         let fetched = fetcher.fetch(url, &Validators::default()).await;
         let (date, outcome) = match (&fetched.outcome, &fetched.body) {
             (Outcome::Ok, Some(body)) => {
                 let body = to_utf8(body, fetched.content_type.as_deref());
-                let kind = extract::content_kind(fetched.content_type.as_deref(), url.path());
-                let selection =
-                    extract::Selection::new("body", &[]).expect("`body` is a valid selector");
-                let text = match extract::extract(&body, kind, &selection) {
-                    Ok(page) => page.text(),
-                    Err(_) => String::from_utf8_lossy(&body).into_owned(),
+                let page = guide_page(&body, fetched.content_type.as_deref(), url);
+                let text = page.text();
+                record_guide(store, registry, g, &fetched, &page, clock.now())?;
+                let Some(pattern) = &g.validated_pattern else {
+                    out.push(GuidePageResult {
+                        guide_id: g.id.clone(),
+                        date: None,
+                        outcome: "ok".into(),
+                    });
+                    continue;
                 };
                 match pattern.captures(&text).and_then(|c| c.name("date")) {
                     Some(m) => match parse_human_date(m.as_str()) {
@@ -806,6 +810,80 @@ pub async fn check_guides(
         });
     }
     Ok(out)
+}
+
+/// A guide's page as blocks: its whole body (a guide is read whole).
+pub fn guide_page(body: &[u8], content_type: Option<&str>, url: &url::Url) -> crate::model::Page {
+    let kind = extract::content_kind(content_type, url.path());
+    // A plain-text guide is read a line at a time: its lines are its cards.
+    if kind == extract::ContentKind::Text {
+        return crate::model::Page::from_text(&String::from_utf8_lossy(body), None);
+    }
+    let selection = extract::Selection::new("body", &[]).expect("`body` is a valid selector");
+    extract::extract(body, kind, &selection).unwrap_or_else(|_| {
+        crate::model::Page::from_text(&String::from_utf8_lossy(body), None)
+    })
+}
+
+/// What a guide's page claims for each of its capabilities.
+pub fn guide_claims(
+    registry: &Registry,
+    guide_id: &str,
+    page: &crate::model::Page,
+) -> Vec<(String, infer::GuideClaim)> {
+    registry
+        .capabilities
+        .iter()
+        .filter(|c| c.guide == guide_id)
+        .map(|c| {
+            let subject = Subject {
+                name: c.name.clone(),
+                aliases: c.aliases.clone(),
+            };
+            (c.id.clone(), infer::infer_claim(page, &subject))
+        })
+        .collect()
+}
+
+/// The quote a guide claim is recorded with: its stage sentence, else any.
+pub fn claim_quote(claim: &infer::GuideClaim) -> Option<String> {
+    let ev = &claim.inference.evidence;
+    ev.iter()
+        .find(|e| e.dimension == crate::model::Dimension::Stage)
+        .or(ev.first())
+        .map(|e| e.quote.clone())
+        .or_else(|| claim.sentences.first().cloned())
+}
+
+/// Keep the guide's page as a version of its `guide:<id>` source (a change
+/// is a "guide changed" event), and record what it now claims for each
+/// capability.
+fn record_guide(
+    store: &mut Store,
+    registry: &Registry,
+    guide: &crate::config::Guide,
+    fetched: &Fetched,
+    page: &crate::model::Page,
+    at: jiff::Timestamp,
+) -> Result<(), PipelineError> {
+    let text = page.text();
+    let hash = extract::content_hash(&text);
+    store.record_check(&CheckInput {
+        source_id: &store::guide_source_id(&guide.id),
+        at,
+        outcome: Outcome::Ok,
+        http_status: fetched.http_status,
+        duration_ms: fetched.elapsed.as_millis() as u64,
+        content: Some((&text, &hash)),
+        packed: None,
+        title: page.title.as_deref(),
+        validators: None,
+    })?;
+    for (cap_id, claim) in guide_claims(registry, &guide.id, page) {
+        let quote = claim_quote(&claim);
+        store.record_guide_claim(&cap_id, &claim.inference.status, quote.as_deref(), at)?;
+    }
+    Ok(())
 }
 
 /// A date as guides write it: "June 6, 2026", "Jun 6, 2026", "6 June 2026",

@@ -2,6 +2,7 @@
 //! In: parsed arguments. Out: text or JSON on stdout and an exit status.
 //! The only place besides `main` that uses `anyhow`.
 
+mod claims;
 mod review;
 mod serve;
 mod status;
@@ -102,6 +103,14 @@ pub enum Command {
         /// CSS selection (default "main, article, body").
         #[arg(long)]
         select: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What each guide's own page claims for its capabilities, next to the registry's claim.
+    Claims {
+        /// Only this guide.
+        #[arg(long)]
+        guide: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -266,6 +275,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 csv,
             },
         ),
+        Command::Claims { guide, json } => claims::claims(&cli.config, guide.as_deref(), json),
         Command::Accuracy {
             dir,
             expect,

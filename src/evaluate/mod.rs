@@ -79,6 +79,12 @@ pub struct Facts {
     pub name: String,
     pub guide: String,
     pub claim: Status,
+    /// The guide's sentence behind the claim, when the claim is the guide's.
+    pub claim_quote: Option<String>,
+    /// Whether the registry pins the claim.
+    pub pinned: bool,
+    /// What the guide's page claims (status, sentence), if it was read.
+    pub guide_claim: Option<(Status, String)>,
     /// Dates that count as validation: registry, guide page.
     pub declared_validated_on: Vec<Date>,
     pub max_age: Duration,
@@ -100,15 +106,18 @@ pub enum FindingKind {
     SourceChanged,
     Drift,
     Unreadable,
+    /// The registry pins a claim that the guide's own text contradicts.
+    ClaimMismatch,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 5] = [
+    pub const ALL: [FindingKind; 6] = [
         FindingKind::Expired,
         FindingKind::DueSoon,
         FindingKind::SourceChanged,
         FindingKind::Drift,
         FindingKind::Unreadable,
+        FindingKind::ClaimMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +127,7 @@ impl FindingKind {
             FindingKind::SourceChanged => "source_changed",
             FindingKind::Drift => "drift",
             FindingKind::Unreadable => "unreadable",
+            FindingKind::ClaimMismatch => "claim_mismatch",
         }
     }
 }
@@ -390,16 +400,59 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
             .and_then(|r| r.split(':').next())
             .map(|v| format!(" (re-read with rules {v}: the stored page was read again; the page itself did not change)"))
             .unwrap_or_default();
+        // Side by side: the guide's sentence to fix, the docs' sentence.
+        let mut sides = String::new();
+        if let Some(q) = &f.claim_quote {
+            sides.push_str(&format!(" Guide says: “{q}”"));
+        }
+        if let Some(e) = observed
+            .evidence
+            .iter()
+            .find(|e| drift.iter().any(|d| d.as_str() == e.dimension))
+        {
+            sides.push_str(&format!(" Docs say: “{}”", e.quote));
+        }
         findings.push(Finding {
             kind: FindingKind::Drift,
             cause: format!("{}|{}|{}", obs.stage, obs.access, obs.regions),
             summary: format!(
-                "the docs contradict the claim for \"{}\" — {}{reread}",
+                "the docs contradict the claim for \"{}\" — {}{reread}{sides}",
                 f.name,
                 parts.join("; ")
             ),
             snoozed: false,
         });
+    }
+    if let Some((guide, quote)) = f.guide_claim.as_ref().filter(|_| f.pinned) {
+        // Both sides must state a dimension for it to disagree.
+        let differ: Vec<String> = f
+            .claim
+            .drift_from(guide)
+            .into_iter()
+            .filter(|d| match d {
+                Dimension::Stage => f.claim.stage != crate::model::Stage::Unknown,
+                Dimension::Access => f.claim.access != crate::model::Access::Unknown,
+                Dimension::Regions => true,
+            })
+            .map(|d| match d {
+                Dimension::Stage => format!("the registry pins {}; the guide now says {}", f.claim.stage, guide.stage),
+                Dimension::Access => format!("the registry pins {}; the guide now says {}", f.claim.access, guide.access),
+                Dimension::Regions => format!("the registry pins regions {}; the guide now says {}", f.claim.regions, guide.regions),
+            })
+            .collect();
+        if !differ.is_empty() {
+            findings.push(Finding {
+                kind: FindingKind::ClaimMismatch,
+                cause: format!("{}|{}|{}", guide.stage, guide.access, guide.regions),
+                summary: format!(
+                    "the registry and the guide disagree on \"{}\" — {} — update one of them. Guide says: “{}”",
+                    f.name,
+                    differ.join("; "),
+                    quote
+                ),
+                snoozed: false,
+            });
+        }
     }
     let unreadable: Vec<&SourceFacts> = f
         .sources

@@ -1,9 +1,15 @@
-//! The `claim` table: what the registry claimed, one row per change of claim.
+//! The `claim` table: what was claimed for each capability, one row per
+//! change. A claim comes from the registry (`claim = {…}`) or from the
+//! guide's own page (with the guide's sentence as its quote).
 
-use super::{Result, Store, ts};
+use super::{Result, Store, ms, ts};
 use crate::model::{Regions, Status};
 use jiff::Timestamp;
 use rusqlite::params;
+
+/// Where a claim came from.
+pub const FROM_REGISTRY: &str = "registry";
+pub const FROM_GUIDE: &str = "guide";
 
 /// A claim as it was recorded at `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +17,10 @@ pub struct ClaimRow {
     pub capability_id: String,
     pub at: Timestamp,
     pub status: Status,
+    /// "registry" or "guide".
+    pub origin: String,
+    /// The guide's sentence, for a guide claim.
+    pub quote: Option<String>,
 }
 
 pub(crate) fn parse_status(stage: &str, access: &str, regions: &str) -> Status {
@@ -22,10 +32,10 @@ pub(crate) fn parse_status(stage: &str, access: &str, regions: &str) -> Status {
 }
 
 impl Store {
-    /// Every claim of a capability, oldest first.
+    /// Every claim of a capability, oldest first, from both origins.
     pub fn claims(&self, capability_id: &str) -> Result<Vec<ClaimRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT at, stage, access, regions FROM claim WHERE capability_id = ?1 ORDER BY at, id",
+            "SELECT at, stage, access, regions, origin, quote FROM claim WHERE capability_id = ?1 ORDER BY at, id",
         )?;
         let rows = stmt.query_map(params![capability_id], |r| {
             let stage: String = r.get(1)?;
@@ -35,17 +45,68 @@ impl Store {
                 capability_id: capability_id.to_string(),
                 at: ts(r.get(0)?),
                 status: parse_status(&stage, &access, &regions),
+                origin: r.get(4)?,
+                quote: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The claim in force at `at` (the latest recorded at or before it).
-    pub fn claim_at(&self, capability_id: &str, at: Timestamp) -> Result<Option<ClaimRow>> {
+    /// The latest claim of one origin recorded at or before `at`.
+    pub fn claim_from(
+        &self,
+        capability_id: &str,
+        origin: &str,
+        at: Timestamp,
+    ) -> Result<Option<ClaimRow>> {
         Ok(self
             .claims(capability_id)?
             .into_iter()
             .rev()
-            .find(|c| c.at <= at))
+            .find(|c| c.at <= at && c.origin == origin))
+    }
+
+    /// The claim in force at `at`: the registry's when it pins one, else
+    /// what the guide's page said.
+    pub fn claim_at(
+        &self,
+        capability_id: &str,
+        pinned: bool,
+        at: Timestamp,
+    ) -> Result<Option<ClaimRow>> {
+        self.claim_from(
+            capability_id,
+            if pinned { FROM_REGISTRY } else { FROM_GUIDE },
+            at,
+        )
+    }
+
+    /// Record what the guide's page claims for a capability, when it
+    /// differs from what it last claimed. Returns whether a row was written.
+    pub fn record_guide_claim(
+        &self,
+        capability_id: &str,
+        status: &Status,
+        quote: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let last = self.claim_from(capability_id, FROM_GUIDE, Timestamp::MAX)?;
+        if last.is_some_and(|l| &l.status == status) {
+            return Ok(false);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO claim (capability_id, at, stage, access, regions, origin, quote)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'guide', ?6)",
+            )?
+            .execute(params![
+                capability_id,
+                ms(at),
+                status.stage.as_str(),
+                status.access.as_str(),
+                serde_json::to_string(&status.regions).expect("regions serialize"),
+                quote,
+            ])?;
+        Ok(true)
     }
 }

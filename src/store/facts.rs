@@ -14,8 +14,10 @@ impl Store {
         let guide = reg
             .guide(&cap.guide)
             .expect("registry checked the guide exists");
-        let claim = self
-            .claim_at(&cap.id, at)?
+        let claimed = self.claim_at(&cap.id, cap.pinned, at)?;
+        let guide_claim = self.claim_from(&cap.id, super::claim::FROM_GUIDE, at)?;
+        let claim_quote = claimed.as_ref().and_then(|c| c.quote.clone());
+        let claim = claimed
             .map(|c| c.status)
             .unwrap_or_else(|| cap.claim.clone());
         let mut declared = Vec::new();
@@ -75,6 +77,9 @@ impl Store {
             name: cap.name.clone(),
             guide: guide.id.clone(),
             claim,
+            claim_quote,
+            pinned: cap.pinned,
+            guide_claim: guide_claim.map(|g| (g.status, g.quote.unwrap_or_default())),
             declared_validated_on: declared,
             max_age: cap.max_age.unwrap_or(guide.max_age),
             warn_before: cap.warn_before.unwrap_or(guide.warn_before),

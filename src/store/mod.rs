@@ -20,7 +20,8 @@ mod source;
 pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
 pub use change::{ChangeRow, SnapshotRow, StoredVersion};
 pub use check::{CheckInput, CheckRecord, CheckRow};
-pub use claim::ClaimRow;
+pub use claim::{ClaimRow, FROM_GUIDE, FROM_REGISTRY};
+pub use registry::guide_source_id;
 pub use content::pack;
 pub use observation::{NewObservation, ObservationRow, StoredEvidence};
 pub use review::{ReviewRow, SnoozeRow, Subject};
@@ -44,6 +45,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0005_delivery_batch/up.sql")),
         M::up(include_str!("../../migrations/0006_packed_content/up.sql")),
         M::up(include_str!("../../migrations/0007_reread/up.sql")),
+        M::up(include_str!("../../migrations/0008_guide_claims/up.sql")),
     ])
 });
 

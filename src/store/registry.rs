@@ -30,6 +30,20 @@ impl Store {
                  ON CONFLICT (id) DO UPDATE SET title = ?2, url = ?3, removed_at = NULL",
                 params![g.id, g.title, g.url.as_ref().map(|u| u.as_str())],
             )?;
+            // The guide's own page is watched like a source: its versions
+            // and changes are kept under `guide:<id>`.
+            if let Some(url) = &g.url {
+                let id = guide_source_id(&g.id);
+                tx.execute(
+                    "INSERT INTO source (id, capability_id, url, selector, created_at)
+                     VALUES (?1, ?1, ?2, 'body', ?3)
+                     ON CONFLICT (id) DO UPDATE SET
+                        etag = CASE WHEN url = ?2 THEN etag END,
+                        last_modified = CASE WHEN url = ?2 THEN last_modified END,
+                        url = ?2, removed_at = NULL",
+                    params![id, url.as_str(), now],
+                )?;
+            }
         }
         for c in &reg.capabilities {
             tx.execute(
@@ -41,7 +55,7 @@ impl Store {
             let last: Option<(String, String, String)> = tx
                 .query_row(
                     "SELECT stage, access, regions FROM claim WHERE capability_id = ?1
-                     ORDER BY at DESC, id DESC LIMIT 1",
+                     AND origin = 'registry' ORDER BY at DESC, id DESC LIMIT 1",
                     [&c.id],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
@@ -51,7 +65,9 @@ impl Store {
                 c.claim.access.to_string(),
                 regions.clone(),
             );
-            if last.as_ref() != Some(&current) {
+            // Only a claim the registry pins is the registry's; without one,
+            // the guide's page supplies it (`record_guide_claim`).
+            if c.pinned && last.as_ref() != Some(&current) {
                 tx.execute(
                     "INSERT INTO claim (capability_id, at, stage, access, regions) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![c.id, now, current.0, current.1, current.2],
@@ -76,3 +92,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// The source id under which a guide's own page is kept.
+pub fn guide_source_id(guide_id: &str) -> String {
+    format!("guide:{guide_id}")
+}
+

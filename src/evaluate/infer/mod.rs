@@ -80,6 +80,7 @@
 
 mod dates;
 mod decide;
+mod guide;
 mod phrases;
 mod lexicon;
 mod regions;
@@ -93,6 +94,7 @@ mod tests;
 
 use dates::*;
 use decide::*;
+pub use guide::{GuideClaim, infer_claim};
 use phrases::*;
 use lexicon::*;
 use regions::*;
@@ -161,8 +163,12 @@ pub struct Inference {
 
 /// Read `page` for `subject`, with the built-in vocabulary plus `extra`.
 pub fn infer(page: &Page, subject: &Subject, extra: &Vocabulary) -> Inference {
+    infer_with(page, subject, &extra_rules(extra))
+}
+
+/// [`infer`] with `extra_rules` on top of the built-in ones.
+fn infer_with(page: &Page, subject: &Subject, extra_rules: &[Rule]) -> Inference {
     let matcher = SubjectMatcher::new(subject);
-    let extra_rules = extra_rules(extra);
     let layout = Layout::of(page, &matcher);
     let mut cands = Vec::new();
     if let Some(title) = &page.title {
