@@ -842,7 +842,9 @@ impl Compiler<'_> {
                     let guide_has_page = guides
                         .iter()
                         .any(|g| g.id == *c.guide.get_ref() && g.url.is_some());
-                    if !guide_has_page && self.declared_guides.iter().any(|g| g == c.guide.get_ref()) {
+                    if !guide_has_page
+                        && self.declared_guides.iter().any(|g| g == c.guide.get_ref())
+                    {
                         self.problem(
                             c.id.span(),
                             format!("capability \"{id}\" has no `claim` and its guide \"{}\" has no `url` to read one from; add `claim = {{ stage = \"…\" }}` or set the guide's `url`", c.guide.get_ref()),

@@ -21,7 +21,6 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::time::Duration;
 
-
 /// Why a whole cycle could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -820,9 +819,8 @@ pub fn guide_page(body: &[u8], content_type: Option<&str>, url: &url::Url) -> cr
         return crate::model::Page::from_text(&String::from_utf8_lossy(body), None);
     }
     let selection = extract::Selection::new("body", &[]).expect("`body` is a valid selector");
-    extract::extract(body, kind, &selection).unwrap_or_else(|_| {
-        crate::model::Page::from_text(&String::from_utf8_lossy(body), None)
-    })
+    extract::extract(body, kind, &selection)
+        .unwrap_or_else(|_| crate::model::Page::from_text(&String::from_utf8_lossy(body), None))
 }
 
 /// What a guide's page claims for each of its capabilities.

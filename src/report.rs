@@ -44,6 +44,17 @@ pub fn parse_time(s: &str, end_of_day: bool) -> Result<Timestamp, String> {
     ))
 }
 
+/// A claim and where it came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClaimView {
+    #[serde(flatten)]
+    pub status: Status,
+    /// "registry" (typed into sources.toml) or "guide" (read from the guide's page).
+    pub origin: String,
+    /// The guide's sentence, for a claim read from the guide.
+    pub quote: Option<String>,
+}
+
 /// One status row for machines (the DESIGN contract plus extras): what
 /// `status --json` prints and `GET /api/v1/capabilities` answers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -51,7 +62,7 @@ pub struct StatusRow {
     pub id: String,
     pub name: String,
     pub guide: String,
-    pub claim: Status,
+    pub claim: ClaimView,
     pub observed: ObservedRow,
     /// The dimensions on which the observed status is known and differs from the claim.
     pub drift: Vec<Dimension>,
@@ -130,7 +141,11 @@ pub fn status_row(a: &Assessment) -> StatusRow {
         id: a.id.clone(),
         name: a.name.clone(),
         guide: a.guide.clone(),
-        claim: a.claim.clone(),
+        claim: ClaimView {
+            status: a.claim.clone(),
+            origin: a.claim_origin.to_string(),
+            quote: a.claim_quote.clone(),
+        },
         observed: ObservedRow {
             stage: o.stage,
             access: o.access,
@@ -233,6 +248,10 @@ pub enum EventDetail {
         stage: Stage,
         access: Access,
         regions: Regions,
+        /// "registry" or "guide".
+        origin: String,
+        /// The guide's sentence, for a claim read from the guide.
+        quote: Option<String>,
     },
     /// What one source said, when that changed.
     Observation {
@@ -341,7 +360,11 @@ pub fn events(
     };
     for c in store.claims(cap_id)? {
         if in_range(c.at) {
-            let summary = format!("claimed {}", c.status);
+            let summary = match (&c.quote, c.origin.as_str()) {
+                (Some(q), _) => format!("the guide claims {} — “{}”", c.status, excerpt(q, 100)),
+                (None, "guide") => format!("the guide claims {}", c.status),
+                _ => format!("claimed {}", c.status),
+            };
             let Status {
                 stage,
                 access,
@@ -355,6 +378,8 @@ pub fn events(
                     stage,
                     access,
                     regions,
+                    origin: c.origin,
+                    quote: c.quote,
                 },
             );
         }

@@ -14,7 +14,9 @@ use std::process::ExitCode;
 
 /// One capability's claims, as `claims --json` prints it.
 fn row(registry: &Registry, cap_id: &str, claim: &GuideClaim) -> Value {
-    let cap = registry.capability(cap_id).expect("capability of the registry");
+    let cap = registry
+        .capability(cap_id)
+        .expect("capability of the registry");
     let st = &claim.inference.status;
     let agree = cap.pinned.then(|| agrees(&cap.claim, st));
     json!({

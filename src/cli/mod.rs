@@ -386,6 +386,40 @@ fn validate(path: &Path) -> Result<ExitCode> {
         reg.capabilities.len(),
         sources
     );
+    // A warning, not an error: a guide page on disk that never names a
+    // capability gives it no claim. (Pages over HTTP are read by `check`.)
+    for g in &reg.guides {
+        let Some(url) = g.url.as_ref().filter(|u| u.scheme() == "file") else {
+            continue;
+        };
+        let Ok(path) = url.to_file_path() else {
+            continue;
+        };
+        let Ok(body) = std::fs::read(&path) else {
+            eprintln!(
+                "warning: guide \"{}\": cannot read {}",
+                g.id,
+                path.display()
+            );
+            continue;
+        };
+        let page = pipeline::guide_page(&body, None, url);
+        for (cap_id, claim) in pipeline::guide_claims(&reg, &g.id, &page) {
+            if claim.sentences.is_empty() {
+                let cap = reg.capability(&cap_id).expect("capability");
+                eprintln!(
+                    "warning: capability \"{cap_id}\": \"{}\"{} appears nowhere in the guide's text ({}); add the name the guide uses as an alias",
+                    cap.name,
+                    if cap.aliases.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (or its aliases {})", cap.aliases.join(", "))
+                    },
+                    path.display()
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -38,7 +38,7 @@ pub struct SourceFacts {
 }
 
 /// One quoted sentence behind an observation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EvidenceQuote {
     pub source: String,
     pub url: String,
@@ -202,6 +202,10 @@ pub struct Assessment {
     pub name: String,
     pub guide: String,
     pub claim: Status,
+    /// "registry" when the registry pins the claim, else "guide".
+    pub claim_origin: &'static str,
+    /// The guide's sentence behind a guide claim.
+    pub claim_quote: Option<String>,
     pub observed: Observed,
     pub drift: Vec<Dimension>,
     #[serde(flatten)]
@@ -435,9 +439,18 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
                 Dimension::Regions => true,
             })
             .map(|d| match d {
-                Dimension::Stage => format!("the registry pins {}; the guide now says {}", f.claim.stage, guide.stage),
-                Dimension::Access => format!("the registry pins {}; the guide now says {}", f.claim.access, guide.access),
-                Dimension::Regions => format!("the registry pins regions {}; the guide now says {}", f.claim.regions, guide.regions),
+                Dimension::Stage => format!(
+                    "the registry pins {}; the guide now says {}",
+                    f.claim.stage, guide.stage
+                ),
+                Dimension::Access => format!(
+                    "the registry pins {}; the guide now says {}",
+                    f.claim.access, guide.access
+                ),
+                Dimension::Regions => format!(
+                    "the registry pins regions {}; the guide now says {}",
+                    f.claim.regions, guide.regions
+                ),
             })
             .collect();
         if !differ.is_empty() {
@@ -500,6 +513,8 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
         name: f.name.clone(),
         guide: f.guide.clone(),
         claim: f.claim.clone(),
+        claim_origin: if f.pinned { "registry" } else { "guide" },
+        claim_quote: f.claim_quote.clone(),
         observed,
         drift,
         freshness: fresh,

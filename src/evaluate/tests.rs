@@ -32,6 +32,9 @@ fn facts() -> Facts {
         name: "Cap".into(),
         guide: "g".into(),
         claim: status(Stage::Beta, Access::Gated, &["US"]),
+        claim_quote: None,
+        pinned: true,
+        guide_claim: None,
         declared_validated_on: vec!["2026-06-06".parse().unwrap()],
         max_age: Duration::from_secs(90 * DAY),
         warn_before: Duration::from_secs(14 * DAY),
@@ -195,4 +198,57 @@ fn snoozes_silence_until_their_date_or_a_new_change() {
             "at {now} with snapshot {current}"
         );
     }
+}
+
+#[test]
+fn a_pinned_claim_the_guide_contradicts_is_a_claim_mismatch() {
+    let mut f = facts();
+    f.declared_validated_on = vec!["2026-11-20".parse().unwrap()];
+    let now = at("2026-11-27T00:00:00Z");
+    // The guide agrees, or says nothing on a dimension: no finding.
+    f.guide_claim = Some((
+        status(Stage::Beta, Access::Unknown, &[]),
+        "Cap (beta) — helps.".into(),
+    ));
+    assert!(kinds(&assess(&f, now)).is_empty());
+    // The guide now says GA.
+    f.guide_claim = Some((
+        status(Stage::Ga, Access::Unknown, &[]),
+        "Cap is now generally available.".into(),
+    ));
+    let a = assess(&f, now);
+    assert_eq!(kinds(&a), vec![(FindingKind::ClaimMismatch, false)]);
+    let s = &a.findings[0].summary;
+    assert!(
+        s.contains("the registry pins beta; the guide now says ga"),
+        "{s}"
+    );
+    assert!(
+        s.contains("update one of them") && s.contains("Cap is now generally available."),
+        "{s}"
+    );
+    // Without a pinned claim the guide's text is the claim: nothing to mismatch.
+    f.pinned = false;
+    assert!(kinds(&assess(&f, now)).is_empty());
+}
+
+#[test]
+fn drift_shows_the_guide_sentence_beside_the_docs_sentence() {
+    let mut f = facts();
+    f.declared_validated_on = vec!["2026-11-20".parse().unwrap()];
+    f.pinned = false;
+    f.claim_quote = Some("Cap (beta) — account-gated.".into());
+    let ev = EvidenceQuote {
+        dimension: "stage".into(),
+        quote: "Cap is generally available.".into(),
+        ..EvidenceQuote::default()
+    };
+    f.sources[0].observed = Some((status(Stage::Ga, Access::Unknown, &[]), vec![ev], vec![]));
+    let a = assess(&f, at("2026-11-27T00:00:00Z"));
+    let s = &a.findings[0].summary;
+    assert!(
+        s.contains("Guide says: “Cap (beta) — account-gated.”")
+            && s.contains("Docs say: “Cap is generally available.”"),
+        "{s}"
+    );
 }

@@ -21,9 +21,9 @@ pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
 pub use change::{ChangeRow, SnapshotRow, StoredVersion};
 pub use check::{CheckInput, CheckRecord, CheckRow};
 pub use claim::{ClaimRow, FROM_GUIDE, FROM_REGISTRY};
-pub use registry::guide_source_id;
 pub use content::pack;
 pub use observation::{NewObservation, ObservationRow, StoredEvidence};
+pub use registry::guide_source_id;
 pub use review::{ReviewRow, SnoozeRow, Subject};
 pub use source::SourceState;
 

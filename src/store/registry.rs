@@ -97,4 +97,3 @@ impl Store {
 pub fn guide_source_id(guide_id: &str) -> String {
     format!("guide:{guide_id}")
 }
-

@@ -32,7 +32,11 @@ static GUIDE_RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(Value::Stage(Beta), r"\bbeta\b", Plain),
         rule(Value::Stage(Preview), r"\b(?:preview|alpha)\b", Plain),
         rule(Value::Stage(Ga), r"\bGA\b", Kind::GaClaim),
-        rule(Value::Access(Gated), r"(?:\b[\w]+-\s*(?:(?:and|or|/)\s*[\w]+-)?\s*)?gated\b", Plain),
+        rule(
+            Value::Access(Gated),
+            r"(?:\b[\w]+-\s*(?:(?:and|or|/)\s*[\w]+-)?\s*)?gated\b",
+            Plain,
+        ),
     ]
 });
 
@@ -43,8 +47,10 @@ static REGIONS_LIMITED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A line short enough to be a card's title ("Ads Agent (beta)").
 fn is_title_line(b: &Block) -> bool {
-    matches!(b.kind, BlockKind::Paragraph | BlockKind::ListItem | BlockKind::Heading(_))
-        && b.text.split_whitespace().count() <= 8
+    matches!(
+        b.kind,
+        BlockKind::Paragraph | BlockKind::ListItem | BlockKind::Heading(_)
+    ) && b.text.split_whitespace().count() <= 8
         && !b.text.trim_end().ends_with(['.', ':', ';', '?', '!'])
 }
 
