@@ -431,9 +431,17 @@ pub fn events(
             },
         );
     }
-    for ch in store.changes(&source_ids, since, until)? {
+    // The guide's own page: its edits can move the claim.
+    let mut change_sources = source_ids.clone();
+    change_sources.push(crate::store::guide_source_id(&cap.guide));
+    for ch in store.changes(&change_sources, since, until)? {
         let summary = format!(
-            "{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
+            "{}{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
+            if ch.source_id.starts_with("guide:") {
+                "the guide page "
+            } else {
+                ""
+            },
             ch.source_id,
             ch.from.seq,
             ch.to.seq,

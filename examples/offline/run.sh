@@ -16,6 +16,9 @@ cw() { echo; echo "\$ capwatch $*"; "$repo/target/release/capwatch" --config "$w
 echo "== 1. first check: every page is a baseline; the guide's own page gives its validation date"
 cw check
 cw status
+echo
+echo "== what the guide's own text claims for each capability (Report Builder has no claim in the registry)"
+cw claims
 
 echo
 echo "== 2. the Report Builder page changes: open beta → generally available (its nav/footer changed too)"
@@ -29,5 +32,13 @@ echo
 echo "== 3. a reviewer validates Report Builder after updating the guide"
 cw review report-builder --by "Ana Reviewer" --note "docs now say GA; guide to be updated"
 cw status
+
+echo
+echo "== 4. the owner fixes the guide (\"Report Builder is generally available\"): the claim moves and the drift clears"
+cp "$here"/pages-v3/guide.html "$work/pages/"
+cw check
+cw status
+cw history report-builder
+cw alerts
 echo
 echo "(scratch folder: $work)"

@@ -97,11 +97,16 @@ pub fn claims(config: &Path, guide: Option<&str>, json_out: bool) -> Result<Exit
                 Some(q) => text.push_str(&format!("      “{q}”\n")),
                 None => text.push_str("      (the guide never names it)\n"),
             }
+            let silent = st.stage == Stage::Unknown
+                && st.access == Access::Unknown
+                && !st.regions.is_known();
             if cap.pinned {
                 text.push_str(&format!(
                     "    registry    {}{}\n",
                     cap.claim,
-                    if agrees(&cap.claim, st) {
+                    if silent {
+                        "   (the guide states no status to compare)"
+                    } else if agrees(&cap.claim, st) {
                         "   (agrees)"
                     } else {
                         "   (DISAGREES: update the registry or the guide)"

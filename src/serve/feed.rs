@@ -143,9 +143,16 @@ fn feed(
             .map(|c| c.name.clone())
             .unwrap_or_else(|| id.to_string())
     };
+    // The guides' own pages are watched too: their edits are "guide changed" entries.
     let source_ids: Vec<String> = caps
         .iter()
         .flat_map(|c| c.sources.iter().map(|s| s.id.clone()))
+        .chain(
+            reg.guides
+                .iter()
+                .filter(|g| g.url.is_some() && guide.is_none_or(|id| g.id == id))
+                .map(|g| crate::store::guide_source_id(&g.id)),
+        )
         .collect();
     let cap_ids: Vec<String> = caps.iter().map(|c| c.id.clone()).collect();
     let mut entries = Vec::new();
@@ -156,7 +163,13 @@ fn feed(
         .enumerate()
     {
         let cap = reg.source(&c.source_id).map(|s| s.capability.clone());
-        let name = cap.as_deref().map(cap_name).unwrap_or_default();
+        let name = match c.source_id.strip_prefix("guide:") {
+            Some(g) => format!(
+                "the guide \"{}\"",
+                reg.guide(g).map_or(g, |g| g.title.as_str())
+            ),
+            None => cap.as_deref().map(cap_name).unwrap_or_default(),
+        };
         let href = format!("{base}/changes/{}", c.id);
         let mut changed = Vec::new();
         if i < WITH_DIFF {

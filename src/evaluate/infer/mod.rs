@@ -27,6 +27,28 @@
 //!    one; a "Regions:/Availability:/Status:" line in a section whose heading
 //!    names the subject; a table row naming the subject (one row is one sentence).
 //!
+//! Scope (`scope.rs`): the page is **about** the subject when its title, first
+//! heading or opening sentence names it. Then "this feature/this preview/the
+//! capability" means the subject at the top of the page and in sections whose
+//! heading names it or is about availability, access or eligibility
+//! ("Eligibility", "Allowlist", "Supported regions", "Where is X
+//! available?"), whose statements count for it; a callout that names nothing
+//! there states its limits ("only us-east-1 is supported"). Under a heading
+//! that names another thing ("Dynamic Tool Discovery"), "this feature" is that
+//! thing. A status label standing alone at the top ("Feature state: beta",
+//! a badge) is a banner.
+//!
+//! Lists and tables (`mod.rs`): a lead-in ("available in the following
+//! Regions:") or a region section binds the list or table after it to what
+//! the lead-in is about; a tick under a status column ("✅" under "Private
+//! beta") gives its row that status; a caption naming a list's stage
+//! ("Deprecated runtimes", "Features in preview") gives it to each row.
+//!
+//! Markup (`extract`): badge and pill classes, admonitions as sites render
+//! them (MkDocs, Docusaurus, DocFX/GitHub `[!NOTE]`), front-matter `badge:`
+//! and Hugo `feature-state` shortcodes become callouts the same way in the
+//! Markdown and the HTML form of a page.
+//!
 //! Within a sentence that names the subject, a phrase is about the subject
 //! unless the subject is introduced by a preposition in the same clause
 //! ("metrics now in beta through Amazon Marketing Stream", "… via Amazon
@@ -57,12 +79,33 @@
 //!   noun ("uses the generally available version of Bar"). "Now available"
 //!   counts as GA only when nothing else in the sentence names a stage, and
 //!   weakly.
-//! - Regions: AWS codes anywhere in an availability sentence; country or
-//!   marketplace codes in a list ("US/CA/JP"), beside "marketplace"/"region",
-//!   or after an availability label; "all regions"/"worldwide" → global.
-//!   Negated sentences ("not available in CA") give none.
+//! - A question states nothing ("Is there any plan to deprecate X?").
+//! - "Retired" in a sentence outranks its other deprecation words ("X was
+//!   sunset in 2024; see the sunset FAQ"); "we are retiring X" is deprecated.
+//! - Weak announcements ("coming soon") and "now available" must follow the
+//!   subject's name: "(broader support coming soon)" is not the subject's.
+//! - A name inside longer link text ("[az acr helm push]") names the longer
+//!   thing; a name that carries its label ("Agents (preview) in Foo") is
+//!   labelled; a new clause after ";" has its own subject.
+//! - Regions (`regions.rs`, `lexicon.rs`): AWS, Azure and Google Cloud codes,
+//!   AWS and Azure region names ("US East (Ohio)", "West Europe"), countries
+//!   and marketplaces by name ("the United Kingdom", "Germany"), anywhere in
+//!   an availability sentence or a listed lead-in; two-letter codes in a list
+//!   ("US/CA/JP"), beside "marketplace"/"region", or after an availability
+//!   label; "all regions"/"all marketplaces"/"worldwide" → global. Negated
+//!   sentences ("not available in CA") give none. "Only available for the US
+//!   marketplace" and "limited availability and capacity in some regions"
+//!   limit regions, not access.
 //!
 //! # Deciding
+//!
+//! Access first keeps its most decisive wording (`access_rank`): an explicit
+//! gate (approval, a waitlist or sign-up form, an allow-list, invitation,
+//! "contact your account team", sales, a closed or private stage) or an
+//! explicit opening ("available to all advertisers", "whether you are A, B or
+//! C", "anyone can") outranks a step that may gate ("request access",
+//! "requires an account"), which outranks what a stage name implies ("public
+//! preview" → open).
 //!
 //! For each dimension: weak wording ("now available", "coming soon", past
 //! tense) is set aside when strong wording comes from the same section; then
