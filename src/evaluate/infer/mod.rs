@@ -228,7 +228,7 @@ fn infer_with(page: &Page, subject: &Subject, extra_rules: &[Rule]) -> Inference
             table_row: false,
             partial: false,
         };
-        scan(&s, &extra_rules, &mut cands);
+        scan(&s, extra_rules, &mut cands);
     }
     for (i, block) in page.blocks.iter().enumerate() {
         if block.kind == BlockKind::Code {
@@ -262,10 +262,10 @@ fn infer_with(page: &Page, subject: &Subject, extra_rules: &[Rule]) -> Inference
                 table_row: block.kind == BlockKind::TableRow,
                 partial: PARTIAL.is_match(text),
             };
-            scan(&s, &extra_rules, &mut cands);
+            scan(&s, extra_rules, &mut cands);
         }
         if matches!(block.kind, BlockKind::TableRow | BlockKind::ListItem) {
-            read_row(page, i, &layout, &matcher, &extra_rules, &mut cands);
+            read_row(page, i, &layout, &matcher, extra_rules, &mut cands);
         }
         if let Some(&(start, end)) = spans.last() {
             read_lead_in(page, i, start, end, &layout, &matcher, &mut cands);
