@@ -47,10 +47,10 @@ static REGIONS_LIMITED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A line short enough to be a card's title ("Ads Agent (beta)").
 fn is_title_line(b: &Block) -> bool {
-    matches!(
-        b.kind,
-        BlockKind::Paragraph | BlockKind::ListItem | BlockKind::Heading(_)
-    ) && b.text.split_whitespace().count() <= 8
+    // Not the page's own title (H1): that heads the whole guide.
+    (matches!(b.kind, BlockKind::Paragraph | BlockKind::ListItem)
+        || matches!(b.kind, BlockKind::Heading(l) if l > 1))
+        && b.text.split_whitespace().count() <= 8
         && !b.text.trim_end().ends_with(['.', ':', ';', '?', '!'])
 }
 
@@ -112,5 +112,81 @@ pub fn infer_claim(page: &Page, subject: &Subject) -> GuideClaim {
         inference,
         regions_limited: limited,
         sentences,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn para(text: &str) -> Block {
+        Block {
+            kind: BlockKind::Paragraph,
+            text: text.into(),
+            links: vec![],
+        }
+    }
+
+    fn claim(blocks: Vec<Block>, name: &str) -> GuideClaim {
+        let page = Page {
+            title: None,
+            blocks,
+        };
+        infer_claim(&page, &Subject::new(name, &[]))
+    }
+
+    #[test]
+    fn each_clause_of_a_terse_sentence_claims_for_its_own_name() {
+        let blocks = || {
+            vec![
+                Block {
+                    kind: BlockKind::Heading(1),
+                    text: "Kite — platform fit".into(),
+                    links: vec![],
+                },
+                para(
+                    "Kite Reports is in open beta; Kite Lab is invitation-only; Kite Bridge is generally available in us-east-1.",
+                ),
+            ]
+        };
+        let reports = claim(blocks(), "Kite Reports");
+        assert_eq!(reports.inference.status.stage, Stage::Beta);
+        assert_eq!(reports.inference.status.access, Access::Open);
+        let lab = claim(blocks(), "Kite Lab");
+        assert_eq!(lab.inference.status.stage, Stage::Unknown);
+        assert_eq!(lab.inference.status.access, Access::Gated);
+        let bridge = claim(blocks(), "Kite Bridge");
+        assert_eq!(bridge.inference.status.stage, Stage::Ga);
+        assert_eq!(bridge.inference.status.regions, Regions::new(["us-east-1"]));
+        // The page's H1 is not a card title: the quote is the sentence itself.
+        assert!(
+            bridge.inference.evidence[0]
+                .quote
+                .starts_with("Kite Reports is")
+        );
+    }
+
+    #[test]
+    fn a_card_title_lends_its_name_to_the_line_after_it() {
+        let c = claim(
+            vec![
+                para("Pulse Assistant (beta)"),
+                para(
+                    "Help with queries inside Kite — account- / region-gated; not a substitute for method.",
+                ),
+            ],
+            "Pulse Assistant",
+        );
+        assert_eq!(c.inference.status.stage, Stage::Beta);
+        assert_eq!(c.inference.status.access, Access::Gated);
+        assert!(c.regions_limited);
+        let c = claim(
+            vec![para(
+                "Harbor Rooms — generally available, but region-limited.",
+            )],
+            "Harbor Rooms",
+        );
+        assert_eq!(c.inference.status.stage, Stage::Ga);
+        assert!(c.regions_limited && !c.inference.status.regions.is_known());
     }
 }

@@ -280,9 +280,11 @@ pub(super) fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) 
         if ms >= end && NEGATION_BETWEEN.is_match(&s.text[end..ms]) {
             return false;
         }
-        // "Foo signals in AMC; Bar signals in open beta": a new clause
-        // after a semicolon has its own subject.
-        if me <= start && s.text[me..start].contains(';') {
+        // "Foo signals in AMC; Bar signals in open beta": a clause after a
+        // semicolon has its own subject, in either direction.
+        if (me <= start && s.text[me..start].contains(';'))
+            || (end <= ms && s.text[end..ms].contains(';'))
+        {
             return false;
         }
         if !after_preposition(s.text, ms) {
