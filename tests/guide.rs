@@ -104,6 +104,13 @@ fn the_guide_text_is_the_claim_and_an_edit_moves_it() {
         "{drift}"
     );
 
+    let text = stdout(&p.capwatch(&["status"]).success());
+    assert!(
+        text.contains("guide says “Pulse Assistant (beta)")
+            && text.contains("docs say “Pulse Assistant is generally available.”"),
+        "{text}"
+    );
+
     // The registry pins beta for Harbor Rooms; the guide says GA.
     let harbor = row(&rows, "harbor");
     assert_eq!(harbor["claim"]["origin"], "registry");

@@ -123,6 +123,16 @@ fn print_status(
                 flags.join(", ")
             }
         );
+        // Side by side: the guide's sentence (when the claim is the guide's)
+        // and the docs' sentence.
+        if let Some(q) = &a.claim_quote {
+            println!("    guide says “{}”", excerpt(q, 104));
+        }
+        let docs = if a.claim_quote.is_some() {
+            "docs say "
+        } else {
+            ""
+        };
         match a
             .observed
             .evidence
@@ -130,7 +140,7 @@ fn print_status(
             .find(|e| e.dimension == "stage")
             .or(a.observed.evidence.first())
         {
-            Some(e) => println!("    “{}” — {}", excerpt(&e.quote, 110), e.source),
+            Some(e) => println!("    {docs}“{}” — {}", excerpt(&e.quote, 110), e.source),
             None => println!("    {}", no_evidence_reason(store, reg, &a.id)?),
         }
         for n in &a.observed.notes {
@@ -192,7 +202,10 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             println!("{} as of {}:", a.id, rfc3339(at));
-            println!("  claimed   {}", a.claim);
+            println!("  claimed   {} (from the {})", a.claim, a.claim_origin);
+            if let Some(q) = &a.claim_quote {
+                println!("            guide says “{}”", excerpt(q, 110));
+            }
             println!("  observed  {}", a.observed.status());
             for e in &a.observed.evidence {
                 println!("            “{}” — {}", excerpt(&e.quote, 110), e.source);
