@@ -187,6 +187,49 @@ fn the_guide_text_is_the_claim_and_an_edit_moves_it() {
         diff.contains("+Pulse Assistant is generally available"),
         "{diff}"
     );
+    assert!(
+        history
+            .iter()
+            .any(|e| e["kind"] == "change" && e["source"] == "guide:kite"),
+        "the guide's edit is in the capability's history"
+    );
+
+    // And in the guide's feed, as the guide's change.
+    let feed = guide_feed(&p);
+    assert!(
+        feed.contains("guide:kite changed") && feed.contains("Kite Cloud"),
+        "{feed}"
+    );
+}
+
+/// `/guides/kite/feed.atom` from a real HTTP server over the project's store.
+fn guide_feed(p: &Project) -> String {
+    use capwatch::serve::{self, ServeState};
+    use std::sync::{Arc, RwLock};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let reg = capwatch::config::load(&p.registry()).unwrap();
+        let state = ServeState::new(Arc::new(RwLock::new(reg)), p.db(), None);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            serve::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let body = reqwest::get(format!("http://{addr}/guides/kite/feed.atom"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let _ = tx.send(());
+        let _ = server.await;
+        body
+    })
 }
 
 #[test]
