@@ -28,9 +28,7 @@ fn main() {
     let free: Vec<&String> = args
         .iter()
         .enumerate()
-        .filter(|(i, a)| {
-            !a.starts_with("--") && (*i == 0 || args[i - 1] != "--expect")
-        })
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--expect"))
         .map(|(_, a)| a)
         .collect();
     if flag("--dump") {
@@ -46,7 +44,9 @@ fn main() {
         return;
     }
     let Some(dir) = free.first().map(PathBuf::from) else {
-        eprintln!("usage: accuracy DIR [--expect FILE] [--misses] [--json] | --dump FILE… | --explain DIR NAME…");
+        eprintln!(
+            "usage: accuracy DIR [--expect FILE] [--misses] [--json] | --dump FILE… | --explain DIR NAME…"
+        );
         std::process::exit(2);
     };
     let expect = value("--expect")
@@ -68,14 +68,20 @@ fn main() {
             for (form, page) in read_forms(&dir.join(&case.file)) {
                 let inf = infer(&page, &subject, &Vocabulary::default());
                 println!("=== {} [{}] ({form})", case.file, case.name);
-                println!("{}", serde_json::to_string_pretty(&inf).expect("serializable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&inf).expect("serializable")
+                );
             }
         }
         return;
     }
     let report = accuracy::run(&dir, &cases);
     if flag("--json") {
-        println!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serializable")
+        );
     } else {
         print!("{}", accuracy::render(&report, flag("--misses")));
     }

@@ -136,7 +136,7 @@ fn generate(reg: &config::Registry, db: &Path) -> anyhow::Result<usize> {
                 duration_ms: 40 + (i as u64 * 37 % 900),
                 content,
                 packed: None,
-            title: None,
+                title: None,
                 validators: None,
             })?;
             rows += 1 + usize::from(record.change_id.is_some()) * 2;
@@ -165,7 +165,7 @@ fn generate(reg: &config::Registry, db: &Path) -> anyhow::Result<usize> {
                         rule: "load".into(),
                     }],
                     notes: &[],
-                reread_rules: None,
+                    reread_rules: None,
                 })?;
                 rows += 1;
             }

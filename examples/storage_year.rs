@@ -178,7 +178,7 @@ impl Sim {
                     duration_ms: 40,
                     content: None,
                     packed: None,
-            title: None,
+                    title: None,
                     validators: None,
                 })
                 .expect("check");
@@ -200,7 +200,7 @@ impl Sim {
                 duration_ms: 120,
                 content: Some((&text, &hash)),
                 packed: None,
-            title: None,
+                title: None,
                 validators: Some((Some(&etag), None)),
             })
             .expect("check");

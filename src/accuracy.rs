@@ -113,7 +113,12 @@ pub fn read_expect(path: &Path) -> Result<Vec<Case>, AccuracyError> {
     let mut lines = text.lines().enumerate();
     let header: Vec<&str> = match lines.next() {
         Some((_, h)) => h.split('\t').map(str::trim).collect(),
-        None => return Err(err(1, "empty file; the first line names the columns".into())),
+        None => {
+            return Err(err(
+                1,
+                "empty file; the first line names the columns".into(),
+            ));
+        }
     };
     let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
     let need = ["file", "name", "stage", "access"];
@@ -369,10 +374,7 @@ fn short(s: &str, max: usize) -> String {
 pub fn markdown_page(markdown: &str) -> String {
     use pulldown_cmark::{Options, Parser, html};
     let mut body = String::new();
-    html::push_html(
-        &mut body,
-        Parser::new_ext(markdown, Options::ENABLE_TABLES),
-    );
+    html::push_html(&mut body, Parser::new_ext(markdown, Options::ENABLE_TABLES));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <script>window.dataLayer = window.dataLayer || []; var beta = \"preview\";</script>\

@@ -750,10 +750,7 @@ fn join_cells(cells: Vec<Cell>) -> (String, Vec<(usize, usize)>) {
     let mut links = Vec::new();
     let ticked = cells.iter().any(|(t, _)| is_tick(t));
     let mut first = true;
-    for (cell, cell_links) in cells
-        .into_iter()
-        .filter(|(t, _)| ticked || !t.is_empty())
-    {
+    for (cell, cell_links) in cells.into_iter().filter(|(t, _)| ticked || !t.is_empty()) {
         if !first {
             text.push_str(" | ");
         }
@@ -830,14 +827,19 @@ fn rendered_front_matter(mut page: Page) -> Page {
         keys.iter().enumerate().find_map(|(k, &(_, end, name))| {
             (name == key).then(|| {
                 let stop = keys.get(k + 1).map_or(text.len(), |n| n.0);
-                (text[end..stop].trim().trim_matches(['"', '\'']).to_string(), k)
+                (
+                    text[end..stop].trim().trim_matches(['"', '\'']).to_string(),
+                    k,
+                )
             })
         })
     };
     // `badge: Beta`, or `badge:` with `text: Beta` under it.
     let badge = value("badge").and_then(|(v, k)| {
         if v.is_empty() {
-            keys.get(k + 1).filter(|n| n.2 == "text").and_then(|_| value("text").map(|t| t.0))
+            keys.get(k + 1)
+                .filter(|n| n.2 == "text")
+                .and_then(|_| value("text").map(|t| t.0))
         } else {
             Some(v)
         }
@@ -883,11 +885,9 @@ static FRONT_MATTER_BADGE: LazyLock<Regex> = LazyLock::new(|| {
 /// MkDocs `!!! note "Preview release"` and Docusaurus `:::caution Title …
 /// :::` as plain paragraphs — become the callouts a docs site shows.
 fn directives(mut page: Page) -> Page {
-    if !page
-        .blocks
-        .iter()
-        .any(|b| b.kind == BlockKind::Paragraph && (b.text.starts_with("!!!") || b.text.starts_with(":::")))
-    {
+    if !page.blocks.iter().any(|b| {
+        b.kind == BlockKind::Paragraph && (b.text.starts_with("!!!") || b.text.starts_with(":::"))
+    }) {
         return page;
     }
     let mut out = Vec::with_capacity(page.blocks.len() + 2);
@@ -937,7 +937,8 @@ fn directives(mut page: Page) -> Page {
 }
 
 static ADMONITION_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([A-Za-z-]+)(?:\s+"([^"]*)")?\s*(.*)$"#).expect("valid regex")
+    Regex::new(r#"^(?:!!!|\?\?\?\+?)\s+([A-Za-z-]+)(?:\s+"([^"]*)")?\s*(.*)$"#)
+        .expect("valid regex")
 });
 
 static CONTAINER_TEXT: LazyLock<Regex> = LazyLock::new(|| {
@@ -1021,13 +1022,11 @@ static CONTACT_VAR: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A Hugo shortcode, e.g. Kubernetes' `{{< feature-state state="beta" >}}`.
-static HUGO_SHORTCODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{[<%]\s*(/?[\w-]+)([^}]*?)[>%]\}\}"#).expect("valid regex")
-});
+static HUGO_SHORTCODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\{\{[<%]\s*(/?[\w-]+)([^}]*?)[>%]\}\}"#).expect("valid regex"));
 
-static SHORTCODE_STATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\bstate\s*=\s*"([A-Za-z ]+)""#).expect("valid regex")
-});
+static SHORTCODE_STATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\bstate\s*=\s*"([A-Za-z ]+)""#).expect("valid regex"));
 
 /// Template tags left in a page's text by a Markdown source or by a renderer
 /// that does not know them: Liquid `{% … %}` and Hugo `{{< … >}}` vanish,

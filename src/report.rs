@@ -275,6 +275,10 @@ pub enum EventDetail {
         by: String,
         note: Option<String>,
         of_guide: bool,
+        /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+        channel: Option<crate::model::Channel>,
+        /// The remote address, for web and mail-link ones.
+        remote_addr: Option<String>,
     },
     /// A finding silenced for a while.
     Snooze {
@@ -285,6 +289,12 @@ pub enum EventDetail {
         #[schema(format = DateTime)]
         ended_at: Option<String>,
         ended_reason: Option<String>,
+        /// Who set it, when known.
+        by: Option<String>,
+        /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+        channel: Option<crate::model::Channel>,
+        /// The remote address, for web and mail-link ones.
+        remote_addr: Option<String>,
     },
     /// An alert in the outbox.
     Alert {
@@ -308,6 +318,15 @@ pub fn timeline(
         .into_iter()
         .map(|e| serde_json::to_value(e).unwrap_or_default())
         .collect())
+}
+
+/// " (via web from 127.0.0.1)": the channel a review or snooze came through.
+fn via(channel: Option<crate::model::Channel>, remote: Option<&str>) -> String {
+    match (channel, remote) {
+        (None, _) => String::new(),
+        (Some(c), Some(r)) => format!(" (via {c} from {r})"),
+        (Some(c), None) => format!(" (via {c})"),
+    }
 }
 
 /// The timeline of one capability, oldest first: claims, observations,
@@ -487,12 +506,13 @@ pub fn events(
                 cap_id.to_string()
             };
             let summary = format!(
-                "{} validated {whom}{}",
+                "{} validated {whom}{}{}",
                 r.by,
                 r.note
                     .as_ref()
                     .map(|n| format!(": {n}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                via(r.channel, r.remote_addr.as_deref())
             );
             push(
                 r.at,
@@ -502,6 +522,8 @@ pub fn events(
                     by: r.by,
                     note: r.note,
                     of_guide: r.of_guide,
+                    channel: r.channel,
+                    remote_addr: r.remote_addr,
                 },
             );
         }
@@ -510,14 +532,18 @@ pub fn events(
         let f = s.fact;
         if in_range(f.at) {
             let summary = format!(
-                "{} snoozed until {}: {}{}",
+                "{} snoozed until {}{}: {}{}{}",
                 f.kind,
                 rfc3339(f.until),
+                s.by.as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default(),
                 f.reason,
                 s.ended_reason
                     .as_ref()
                     .map(|r| format!(" (ended early: {r})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                via(s.channel, s.remote_addr.as_deref())
             );
             push(
                 f.at,
@@ -529,6 +555,9 @@ pub fn events(
                     reason: f.reason,
                     ended_at: f.ended_at.map(rfc3339),
                     ended_reason: s.ended_reason,
+                    by: s.by,
+                    channel: s.channel,
+                    remote_addr: s.remote_addr,
                 },
             );
         }

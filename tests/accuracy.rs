@@ -15,7 +15,11 @@ fn every_mechanism_page_is_read_right_in_both_forms() {
         .args(["accuracy", dir.to_str().unwrap(), "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let wrong: Vec<String> = report["rows"]
         .as_array()
@@ -56,7 +60,10 @@ fn the_table_names_each_miss_and_counts_per_form() {
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("✗ stage"), "{table}");
-    assert!(table.contains("in public preview"), "the quote is shown: {table}");
+    assert!(
+        table.contains("in public preview"),
+        "the quote is shown: {table}"
+    );
     assert!(table.contains("| source | 1 | 0 (0 %) | 1 |"), "{table}");
     assert!(table.contains("| html | 1 | 0 (0 %) | 1 |"), "{table}");
 }
@@ -72,5 +79,8 @@ fn a_broken_expectation_file_names_the_line() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("EXPECT.tsv:1") && err.contains("stage"), "{err}");
+    assert!(
+        err.contains("EXPECT.tsv:1") && err.contains("stage"),
+        "{err}"
+    );
 }

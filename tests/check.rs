@@ -392,9 +392,10 @@ fn new_rules_or_names_reread_the_stored_page_not_as_a_change() {
     assert_eq!(p.query_i64("SELECT count(*) FROM change"), 0);
     assert!(server.log().iter().all(|l| l.if_none_match.is_some()));
 
-    let history: serde_json::Value =
-        serde_json::from_str(&stdout(&p.capwatch(&["history", "alpha", "--json"]).success()))
-            .unwrap();
+    let history: serde_json::Value = serde_json::from_str(&stdout(
+        &p.capwatch(&["history", "alpha", "--json"]).success(),
+    ))
+    .unwrap();
     let reread = history
         .as_array()
         .unwrap()
@@ -406,7 +407,10 @@ fn new_rules_or_names_reread_the_stored_page_not_as_a_change() {
         capwatch::evaluate::infer::RULES_VERSION
     );
     assert!(
-        reread["summary"].as_str().unwrap().starts_with("re-read with rules v"),
+        reread["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("re-read with rules v"),
         "{reread}"
     );
 

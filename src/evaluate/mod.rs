@@ -56,6 +56,9 @@ pub struct ReviewFact {
     pub by: String,
     pub note: Option<String>,
     pub of_guide: bool,
+    /// Where it was recorded (None: before channels were kept).
+    pub channel: Option<crate::model::Channel>,
+    pub remote_addr: Option<String>,
 }
 
 /// An active or past snooze.

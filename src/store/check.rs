@@ -262,7 +262,7 @@ mod tests {
                     duration_ms: 1,
                     content: None,
                     packed: None,
-            title: None,
+                    title: None,
                     validators: None,
                 })
                 .unwrap();

@@ -203,7 +203,7 @@ mod tests {
                 duration_ms: d,
                 content: body,
                 packed: None,
-            title: None,
+                title: None,
                 validators: None,
             })
             .unwrap();

@@ -3,7 +3,6 @@
 
 use super::*;
 
-
 pub(super) static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let month = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
     Regex::new(&format!(

@@ -4,7 +4,6 @@
 
 use super::*;
 
-
 pub(super) const EVIDENCE_PER_DIMENSION: usize = 6;
 
 /// The stage a qualifier phrase names: "open beta" → beta.

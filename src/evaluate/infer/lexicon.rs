@@ -215,8 +215,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let names = Regex::new(&format!("(?:{alternation})")).expect("valid lexicon");
     let mut codes: Vec<String> = AZURE_NAMES.iter().map(|n| azure_code(n)).collect();
     codes.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    let azure_codes =
-        ascii_regex(&format!(r"\b(?:{})\b", codes.join("|"))).expect("valid lexicon");
+    let azure_codes = ascii_regex(&format!(r"\b(?:{})\b", codes.join("|"))).expect("valid lexicon");
     Lexicon {
         names,
         azure_codes,
@@ -285,7 +284,10 @@ mod tests {
             codes("the United Kingdom, Germany, United Arab Emirates and the European Union"),
             ["UK", "DE", "AE", "EU"]
         );
-        assert_eq!(codes("europe-west1 and us-central1"), ["europe-west1", "us-central1"]);
+        assert_eq!(
+            codes("europe-west1 and us-central1"),
+            ["europe-west1", "us-central1"]
+        );
     }
 
     #[test]

@@ -80,21 +80,21 @@
 
 mod dates;
 mod decide;
-mod phrases;
 mod lexicon;
+mod phrases;
 mod regions;
 mod scan;
 mod scope;
 mod sentences;
 mod subject;
-mod vocabulary;
 #[cfg(test)]
 mod tests;
+mod vocabulary;
 
 use dates::*;
 use decide::*;
-use phrases::*;
 use lexicon::*;
+use phrases::*;
 use regions::*;
 use scan::*;
 use scope::*;
@@ -255,7 +255,11 @@ fn read_row(
         let header: Vec<&str> = page.blocks[h].text.split(" | ").collect();
         let cells: Vec<&str> = block.text.split(" | ").collect();
         if header.len() == cells.len() {
-            let first = cells.iter().find(|c| !c.trim().is_empty()).copied().unwrap_or("");
+            let first = cells
+                .iter()
+                .find(|c| !c.trim().is_empty())
+                .copied()
+                .unwrap_or("");
             for (cell, head) in cells.iter().zip(&header) {
                 if crate::extract::is_tick(cell) {
                     texts.push(format!("{first} | {}", head.trim()));
@@ -269,7 +273,12 @@ fn read_row(
             .rev()
             .find(|b| !matches!(b.kind, BlockKind::TableRow | BlockKind::ListItem))
     {
-        let caption = caption.text.trim().trim_matches('*').trim().trim_end_matches(':');
+        let caption = caption
+            .text
+            .trim()
+            .trim_matches('*')
+            .trim()
+            .trim_end_matches(':');
         texts.push(format!("{caption}: {}", block.text));
     }
     for text in &texts {
@@ -345,4 +354,3 @@ static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-

@@ -185,7 +185,6 @@ pub(super) fn clause_before(text: &str, s: usize) -> &str {
     }
 }
 
-
 /// [`RULES`] as one set: one pass over a sentence says which rules match at
 /// all, so only those are run for their matches (most sentences match none).
 pub(super) static RULE_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
@@ -383,9 +382,12 @@ pub(super) fn limits_place(text: &str, end: usize) -> bool {
         || !named_places(&head).is_empty()
         || COUNTRY.find(&head).is_some_and(|m| {
             // "for US marketplace", "in the UK", "to EU customers": a place first.
-            head[..m.start()]
-                .split_whitespace()
-                .all(|w| matches!(w.to_ascii_lowercase().as_str(), "for" | "in" | "to" | "the" | "within"))
+            head[..m.start()].split_whitespace().all(|w| {
+                matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "for" | "in" | "to" | "the" | "within"
+                )
+            })
         })
 }
 
@@ -395,4 +397,3 @@ static PLACE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-

@@ -4,7 +4,6 @@
 
 use super::*;
 
-
 pub(super) static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
         r"\b(?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d\b",
@@ -36,8 +35,10 @@ pub(super) static REGION_TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) static REGION_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_regex(r"(?i)\b(?:regions?|marketplaces?|markets?|countr(?:y|ies)|locales?|geograph(?:y|ies))\b")
-        .expect("valid regex")
+    ascii_regex(
+        r"(?i)\b(?:regions?|marketplaces?|markets?|countr(?:y|ies)|locales?|geograph(?:y|ies))\b",
+    )
+    .expect("valid regex")
 });
 
 pub(super) static REGION_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
@@ -87,11 +88,8 @@ pub(super) fn regions(s: &Sentence<'_>, list: Option<usize>, out: &mut Vec<Candi
         .map(|m| (m.start(), m.end(), m.as_str().to_string()))
         .collect();
     let named = named_places(body);
-    let inside_name = |start: usize, end: usize| {
-        named
-            .iter()
-            .any(|&(ns, ne, _)| ns <= start && end <= ne)
-    };
+    let inside_name =
+        |start: usize, end: usize| named.iter().any(|&(ns, ne, _)| ns <= start && end <= ne);
     let countries: Vec<_> = COUNTRY
         .find_iter(body)
         .filter(|m| !inside_name(m.start(), m.end()))

@@ -152,7 +152,12 @@ pub(super) fn scan(s: &Sentence<'_>, extra: &[Rule], out: &mut Vec<Candidate>) {
 }
 
 /// The place a phrase at `start..end` counts in, if any.
-pub(super) fn place_of(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) -> Option<Place> {
+pub(super) fn place_of(
+    s: &Sentence<'_>,
+    start: usize,
+    end: usize,
+    attach: Attach,
+) -> Option<Place> {
     if s.place.title {
         // A title speaks for the page; but "Foo Classic (deprecated) vs Foo"
         // labels a different name than the subject's, and "Planned
@@ -214,4 +219,3 @@ static STRONG_GATE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-

@@ -5,7 +5,6 @@
 
 use super::*;
 
-
 /// How strong a place on the page is. Higher wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Place {
@@ -111,10 +110,41 @@ static LIST_CAPTION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words that may be capitalised in a heading without naming another thing.
 const GENERIC_CAPS: &[&str] = &[
-    "api", "apis", "faq", "faqs", "sdk", "cli", "ui", "aws", "azure", "google", "github",
-    "amazon", "microsoft", "cloudflare", "kubernetes", "note", "notes", "overview", "i", "eu",
-    "europe", "asia", "pacific", "americas", "america", "north", "south", "east", "west",
-    "middle", "apac", "emea", "latam", "na", "fe",
+    "api",
+    "apis",
+    "faq",
+    "faqs",
+    "sdk",
+    "cli",
+    "ui",
+    "aws",
+    "azure",
+    "google",
+    "github",
+    "amazon",
+    "microsoft",
+    "cloudflare",
+    "kubernetes",
+    "note",
+    "notes",
+    "overview",
+    "i",
+    "eu",
+    "europe",
+    "asia",
+    "pacific",
+    "americas",
+    "america",
+    "north",
+    "south",
+    "east",
+    "west",
+    "middle",
+    "apac",
+    "emea",
+    "latam",
+    "na",
+    "fe",
 ];
 
 /// Whether a heading names a thing other than the subject: a capitalised
@@ -383,10 +413,8 @@ impl Layout {
             let anaphora = (n > 0 && prev_named && ANAPHORA.is_match(text))
                 || (self.section_named[i] && SECTION_LABEL.is_match(text));
             // On a page about the subject, "this feature/this preview" is it.
-            let page_anaphora = self.page_about
-                && own_section
-                && !partial
-                && THIS_SUBJECT.is_match(text);
+            let page_anaphora =
+                self.page_about && own_section && !partial && THIS_SUBJECT.is_match(text);
             if anaphora || page_anaphora || self.scope_section[i] {
                 info.implicit = true;
             }

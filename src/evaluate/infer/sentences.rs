@@ -3,7 +3,6 @@
 
 use super::*;
 
-
 pub(super) const ABBREVIATIONS: &[&str] = &[
     "e.g", "i.e", "etc", "vs", "inc", "ltd", "no", "approx", "u.s", "mr", "ms", "dr", "st", "fig",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ver",
@@ -80,8 +79,6 @@ pub(super) struct Sentence<'a> {
     /// Starts with "Some"/"Certain"…: only subjects listed after the phrase count.
     pub(super) partial: bool,
 }
-
-
 
 pub(super) const QUOTE_MAX: usize = 300;
 

@@ -4,7 +4,6 @@
 
 use super::*;
 
-
 /// Finds whole-word, case-insensitive mentions of a subject's name or aliases,
 /// with any run of whitespace (no-break spaces included) between their words.
 /// It finds what the regex `(?i)(?:longest name|…|shortest name)` would
@@ -218,7 +217,6 @@ pub(super) fn single(mut chars: impl Iterator<Item = char>) -> Option<char> {
     chars.next().is_none().then_some(c)
 }
 
-
 /// A phrase match in a sentence, before deciding its place.
 #[derive(Debug, Clone)]
 pub(super) struct Hit {
@@ -347,4 +345,3 @@ pub(super) fn outside_longer_links(
         })
         .collect()
 }
-

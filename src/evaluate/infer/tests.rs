@@ -568,8 +568,7 @@ fn long_quotes_are_shortened_around_the_phrase() {
 
 #[test]
 fn sentence_split_keeps_abbreviations() {
-    let b =
-        para("Use e.g. Widget here. It is in beta! Next? Yes. Version 1.2 ships. lower. case");
+    let b = para("Use e.g. Widget here. It is in beta! Next? Yes. Version 1.2 ships. lower. case");
     let spans: Vec<_> = sentence_spans(&b)
         .into_iter()
         .map(|(s, e)| &b.text[s..e])
