@@ -434,6 +434,7 @@ async fn two_guides_get_one_heading_each() {
     d.sections.push(GuideSection {
         guide_id: "dsp".into(),
         guide_title: "Amazon DSP — <fit>".into(),
+        guide_action: None,
         items: vec![Item {
             kind: "expired".into(),
             subject_kind: "guide".into(),

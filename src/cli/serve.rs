@@ -34,7 +34,7 @@ pub fn serve(config: &Path, listen: SocketAddr) -> Result<ExitCode> {
         println!(
             "serving http://{addr}/ ({}; {}); Ctrl-C stops",
             if writable {
-                "reviews over the API and sign-in enabled by CAPWATCH_API_TOKEN"
+                "POST /api/v1/reviews, sign-in and the dashboard's reviews enabled by CAPWATCH_API_TOKEN"
             } else {
                 "read-only; set CAPWATCH_API_TOKEN to allow reviews over the API and sign-in"
             },

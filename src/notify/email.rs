@@ -969,6 +969,7 @@ mod tests {
                 guide_id: "amc".into(),
                 guide_title: "Amazon Marketing Cloud — platform fit".into(),
                 items,
+                guide_action: None,
             }],
         }
     }

@@ -464,6 +464,7 @@ mod tests {
             guide_id: "amc".into(),
             guide_title: "AMC & friends".into(),
             items,
+            guide_action: None,
         }]
     }
 

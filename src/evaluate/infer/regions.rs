@@ -78,7 +78,7 @@ pub(super) fn regions(s: &Sentence<'_>, list: Option<usize>, out: &mut Vec<Candi
             (&text[skip..], skip)
         }
     };
-    let labelled = (body_off > 0 && !list) || list;
+    let labelled = body_off > 0 || list;
     // "not available in CA", "all marketplaces except JP": not a list of where it is.
     if REGION_NEGATION.is_match(body) {
         return;
