@@ -304,6 +304,37 @@ fn the_digest_links_to_the_pages_and_carries_signed_actions() {
         assert!(payload(&href).contains("owner@example.com"), "{href}");
     }
     assert!(!text.contains(SECRET) && !html.contains(SECRET));
+    // One sentence behind two dimensions is quoted once, with both.
+    let quote = "Widget Studio is generally available to all accounts.";
+    assert_eq!(text.matches(quote).count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("\"{quote}\" (stage, access)")),
+        "{text}"
+    );
+    assert_eq!(html.matches(quote).count(), 1, "{html}");
+}
+
+#[test]
+fn the_feed_links_to_public_url_whatever_the_host() {
+    let f = fixture();
+    let base = &f.server.base;
+    let res = block(async {
+        reqwest::Client::new()
+            .get(format!("{base}/feed.atom"))
+            .header("host", "elsewhere.example")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        res.contains(&format!("{base}/capabilities/widget")),
+        "{res}"
+    );
+    assert!(res.contains(&format!("{base}/#guide-acme")), "{res}");
+    assert!(!res.contains("elsewhere.example"), "{res}");
 }
 
 #[test]

@@ -674,7 +674,10 @@ fn reviews_need_the_token_and_make_the_capability_fresh() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|e| e["kind"] == "review" && e["by"] == "Ana Reviewer")
+                .any(|e| e["kind"] == "review"
+                    && e["by"] == "Ana Reviewer"
+                    && e["channel"] == "api"
+                    && e["remote_addr"] == "127.0.0.1")
         );
         let (_, _, page) = get(&format!("{b}/capabilities/ads-agent")).await;
         assert!(

@@ -271,12 +271,31 @@ fn evidence(store: &Store, reg: &Registry, v: &Verified, now: Timestamp) -> Resu
                     }
                 }
             }
-            @for e in a.observed.evidence.iter().take(5) {
+            @for (e, dims) in merged(&a.observed.evidence).iter().take(5) {
                 blockquote { "“" (e.quote) "”" }
-                p.muted { (e.dimension) " = " (e.value) " — " (super::html::link_or_text(&e.url, &e.source)) }
+                p.muted { (dims.join(", ")) " — " (super::html::link_or_text(&e.url, &e.source)) }
             }
         }
     })
+}
+
+/// Evidence quotes with the same sentence from the same page once, with
+/// every "dimension = value" it supports.
+fn merged(
+    evidence: &[crate::evaluate::EvidenceQuote],
+) -> Vec<(&crate::evaluate::EvidenceQuote, Vec<String>)> {
+    let mut out: Vec<(&crate::evaluate::EvidenceQuote, Vec<String>)> = Vec::new();
+    for e in evidence {
+        let dim = format!("{} = {}", e.dimension, e.value);
+        match out
+            .iter_mut()
+            .find(|(o, _)| o.quote == e.quote && o.url == e.url && o.source == e.source)
+        {
+            Some((_, dims)) => dims.push(dim),
+            None => out.push((e, vec![dim])),
+        }
+    }
+    out
 }
 
 /// `GET /act/{token}`: what the link would record, with the form that

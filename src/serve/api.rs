@@ -607,6 +607,7 @@ fn unauthorized() -> Response {
     ))]
 pub(super) async fn review(
     State(state): State<ServeState>,
+    super::actions::RemoteAddr(remote): super::actions::RemoteAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -669,7 +670,7 @@ pub(super) async fn review(
             };
             let origin = crate::model::Origin {
                 channel: crate::model::Channel::Api,
-                remote_addr: None,
+                remote_addr: remote,
             };
             let review_id =
                 store.record_review(subject, &sources, &by, note.as_deref(), now, &origin)?;
