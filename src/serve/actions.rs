@@ -262,7 +262,10 @@ fn evidence(store: &Store, reg: &Registry, v: &Verified, now: Timestamp) -> Resu
             p {
                 "Claimed " (a.claim.to_string()) " · observed " (a.observed.status().to_string())
                 " · " (a.freshness.state.as_str())
-                @if let Some(d) = a.freshness.expires_on { " until " (d.to_string()) }
+                @if let Some(d) = a.freshness.expires_on {
+                    @if a.freshness.state == crate::evaluate::State::Expired { " since " } @else { " until " }
+                    (d.to_string())
+                }
             }
             @if !a.findings.is_empty() {
                 ul.findings {

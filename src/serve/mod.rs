@@ -4,7 +4,9 @@
 //! SQLite file. Out: a JSON API under `/api/v1/`, a server-rendered dashboard
 //! (`/`, `/capabilities/{id}`, `/changes/{id}`), Atom feeds, Prometheus
 //! metrics and `/healthz`. Everything is read-only except `POST
-//! /api/v1/reviews`, which exists only when an API token is configured.
+//! /api/v1/reviews`, sign-in and the dashboard's forms, which exist only when
+//! an API token is configured, and the e-mail's action links (`/act/…`),
+//! which exist only with a link key (`actions`).
 //!
 //! Every request does its database work on a blocking thread with its own
 //! read-only connection (taken from a small pool), so it never holds up the
