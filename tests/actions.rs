@@ -46,12 +46,21 @@ impl Drop for Server {
 }
 
 fn start_server(p: &Project, listener: std::net::TcpListener) -> Server {
+    start_with(p, listener, Some(TOKEN), Some(SECRET))
+}
+
+fn start_with(
+    p: &Project,
+    listener: std::net::TcpListener,
+    token: Option<&str>,
+    secret: Option<&str>,
+) -> Server {
     let reg = capwatch::config::load(&p.registry()).unwrap();
     let state = ServeState::with_link_key(
         Arc::new(RwLock::new(reg)),
         p.db(),
-        Some(TOKEN.into()),
-        Some(LinkKey::new(SECRET.as_bytes())),
+        token.map(String::from),
+        secret.map(|s| LinkKey::new(s.as_bytes())),
     );
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -574,4 +583,53 @@ fn a_reviewer_signs_in_and_reviews_on_the_dashboard_in_a_browser() {
         .join("test-artifacts");
     std::fs::create_dir_all(&target).unwrap();
     browser.screenshot(&target.join("confirmation.png"));
+}
+
+#[test]
+fn cookies_are_strict_and_secure_on_https_and_nothing_writes_without_the_secrets() {
+    let f = fixture();
+    let base = &f.server.base;
+    let res = http("GET", &format!("{base}/signin"), None, None);
+    let c = res.cookies.join("\n");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
+    assert!(!c.contains("Secure"), "plain http: {c}");
+
+    // Behind https (public_url says so), the cookies are Secure.
+    let reg = std::fs::read_to_string(f.project.registry()).unwrap();
+    let https = Project::new(&reg.replace(
+        &format!("public_url = \"{base}\""),
+        "public_url = \"https://capwatch.example.com\"",
+    ));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s = start_with(&https, listener, Some(TOKEN), Some(SECRET));
+    let res = http("GET", &format!("{}/signin", s.base), None, None);
+    assert!(
+        res.cookies.join("\n").contains("; Secure"),
+        "{:?}",
+        res.cookies
+    );
+    drop(s);
+
+    // Without CAPWATCH_API_TOKEN and CAPWATCH_SECRET: no sign-in, no forms,
+    // no action links.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s = start_with(&f.project, listener, None, None);
+    let b = &s.base;
+    assert_eq!(http("GET", &format!("{b}/signin"), None, None).status, 404);
+    let href = review_link(&f).replace(base.as_str(), b);
+    assert_eq!(http("GET", &href, None, None).status, 404);
+    let (code, _) = post(&href, None, &[("csrf", "00")]);
+    assert!(code == 404 || code == 405, "{code}");
+    let (code, _) = post(
+        &format!("{b}/capabilities/widget/review"),
+        None,
+        &[("by", "x")],
+    );
+    assert!(code == 404 || code == 405, "{code}");
+    let page = http("GET", &format!("{b}/capabilities/widget"), None, None).body;
+    assert!(!page.contains("Sign in"), "{page}");
+    assert_eq!(reviews(&f.project), 0);
 }
