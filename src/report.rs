@@ -109,6 +109,8 @@ pub struct LastReview {
     pub at: Timestamp,
     pub by: String,
     pub note: Option<String>,
+    /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+    pub channel: Option<crate::model::Channel>,
 }
 
 impl FindingRow {
@@ -160,6 +162,7 @@ pub fn status_row(a: &Assessment) -> StatusRow {
             at: r.at,
             by: r.by.clone(),
             note: r.note.clone(),
+            channel: r.channel,
         }),
     }
 }

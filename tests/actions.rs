@@ -423,6 +423,7 @@ fn an_owner_reviews_from_the_email_in_a_browser_and_every_misuse_is_refused() {
 
     let row = status_of(p);
     assert_eq!(row["state"], "fresh", "{row}");
+    assert_eq!(row["last_review"]["channel"], "mail-link", "{row}");
     let review = history(p)
         .into_iter()
         .find(|e| e["kind"] == "review")

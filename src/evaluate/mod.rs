@@ -212,6 +212,8 @@ pub struct ReviewSummary {
     pub at: Timestamp,
     pub by: String,
     pub note: Option<String>,
+    /// Where it was recorded (None: before channels were kept).
+    pub channel: Option<crate::model::Channel>,
 }
 
 /// Combine what each source said. Per dimension: sources that know agree →
@@ -459,6 +461,7 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
             at: r.at,
             by: r.by.clone(),
             note: r.note.clone(),
+            channel: r.channel,
         }),
         snoozes_ended,
     }

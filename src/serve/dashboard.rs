@@ -455,6 +455,7 @@ fn capability_body(
             " · " (freshness_badge(&a.freshness))
             @if let Some(r) = &a.last_review {
                 " · last review by " (r.by) " on " (day(r.at))
+                @if let Some(c) = r.channel { " (via " (c.as_str()) ")" }
                 @if let Some(n) = &r.note { ": “" (n) "”" }
             }
         }
