@@ -80,6 +80,11 @@ impl LinkKey {
         let (payload_hex, tag_hex) = token.split_once('.').ok_or(LinkError::Malformed)?;
         let payload = hex::decode(payload_hex).map_err(|_| LinkError::Malformed)?;
         let tag = hex::decode(tag_hex).map_err(|_| LinkError::Malformed)?;
+        // Only the exact token issued: hex decoding ignores case, and a
+        // link with any character changed must not work.
+        if hex::encode(&payload) != payload_hex || hex::encode(&tag) != tag_hex {
+            return Err(LinkError::BadSignature);
+        }
         if !self.derive("action-link").verify(&payload, &tag) {
             return Err(LinkError::BadSignature);
         }
@@ -262,6 +267,15 @@ mod tests {
             LinkKey::new(b"other").open(&t, now).err(),
             Some(LinkError::BadSignature)
         );
+        // Hex ignores case; the link must not.
+        for (i, c) in t.char_indices().filter(|(_, c)| c.is_ascii_lowercase()) {
+            let mut changed = t.clone();
+            changed.replace_range(i..i + 1, &c.to_ascii_uppercase().to_string());
+            assert!(
+                key.open(&changed, now).is_err(),
+                "upper case at {i}: accepted"
+            );
+        }
         assert_eq!(key.open("nonsense", now).err(), Some(LinkError::Malformed));
     }
 

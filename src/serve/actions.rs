@@ -573,6 +573,8 @@ pub(super) async fn signin_submit(
             remote_addr = remote.as_deref().unwrap_or("unknown"),
             "sign-in refused: wrong token"
         );
+        // A moment's wait makes guessing the token one try at a time slow.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let (cookie, _) = csrf_cookie(&headers);
         let csrf = form_token(&keys, "signin", &cookie);
         let mut res = page(
