@@ -159,6 +159,12 @@ fn history_shows_the_channel_of_a_review_and_a_snooze() {
     let text = stdout(&p.capwatch(&["history", "short"]).success());
     assert!(text.contains("Ana validated short (via cli)"), "{text}");
     assert!(text.contains("later (via cli)"), "{text}");
+    let csv = stdout(&p.capwatch(&["history", "short", "--csv"]).success());
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",review,") && l.ends_with(",cli")),
+        "{csv}"
+    );
     let events: serde_json::Value = serde_json::from_str(&stdout(
         &p.capwatch(&["history", "short", "--json"]).success(),
     ))
