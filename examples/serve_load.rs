@@ -176,6 +176,7 @@ fn generate(reg: &config::Registry, db: &Path) -> anyhow::Result<usize> {
                     "Load Tester",
                     Some("generated"),
                     at,
+                    &capwatch::model::Origin::cli(),
                 )?;
                 rows += 1;
             }

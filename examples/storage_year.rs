@@ -305,7 +305,14 @@ fn main() {
         if h % (30 * 24) == 0 {
             let ids: Vec<String> = reg.sources().map(|s| s.id.clone()).collect();
             sim.store
-                .record_review(Subject::Guide("year"), &ids, "bench", Some("monthly"), at)
+                .record_review(
+                    Subject::Guide("year"),
+                    &ids,
+                    "bench",
+                    Some("monthly"),
+                    at,
+                    &capwatch::model::Origin::cli(),
+                )
                 .expect("review");
         }
         if h % 24 == 0 {

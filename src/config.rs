@@ -47,6 +47,18 @@ pub struct Settings {
     pub renotify: Duration,
     /// The time zone cron expressions are read in (default UTC).
     pub timezone: chrono_tz::Tz,
+    /// Where people reach the HTTP surface (`https://capwatch.example.com`),
+    /// without a trailing slash: alerts and feeds link to its pages, and
+    /// signed action links point at it. None: no links.
+    pub public_url: Option<Url>,
+}
+
+impl Settings {
+    /// `public_url` joined with an absolute path such as `/capabilities/x`.
+    pub fn public_link(&self, path: &str) -> Option<String> {
+        let base = self.public_url.as_ref()?;
+        Some(format!("{}{path}", base.as_str().trim_end_matches('/')))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +255,7 @@ struct RawSettings {
     failures_before_alert: Option<Spanned<i64>>,
     renotify: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
 }
 const SETTINGS_KEYS: &[&str] = &[
     "database",
@@ -254,6 +267,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "failures_before_alert",
     "renotify",
     "timezone",
+    "public_url",
 ];
 
 #[derive(Deserialize)]
@@ -569,7 +583,33 @@ impl Compiler<'_> {
             failures_before_alert: failures_before_alert as u32,
             renotify: self.duration_or(&raw.renotify, "renotify", Duration::from_secs(7 * 86400)),
             timezone,
+            public_url: raw.public_url.as_ref().and_then(|u| self.public_url(u)),
         }
+    }
+
+    /// `public_url`: an absolute http(s) URL with a host and nothing after
+    /// the path (no query, no fragment).
+    fn public_url(&mut self, s: &Spanned<String>) -> Option<Url> {
+        let raw = s.get_ref().trim();
+        let problem = match Url::parse(raw) {
+            Ok(u) if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() => {
+                "it must be an http:// or https:// address with a host"
+            }
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+                "it must not have a query (?…) or a fragment (#…)"
+            }
+            Ok(mut u) => {
+                let path = u.path().trim_end_matches('/').to_string();
+                u.set_path(&path);
+                return Some(u);
+            }
+            Err(_) => "it is not a URL",
+        };
+        self.problem(
+            s.span(),
+            format!("`public_url` = \"{raw}\": {problem}; write where people reach capwatch's HTTP surface, e.g. \"https://capwatch.example.com\""),
+        );
+        None
     }
 
     fn positive(&mut self, v: &Option<Spanned<i64>>, key: &str, default: i64) -> i64 {

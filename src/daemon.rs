@@ -213,10 +213,11 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                 .await
                 .map_err(|e| DaemonError::Setup(format!("cannot listen on {addr}: {e}")))?;
             tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving HTTP");
-            let state = crate::serve::ServeState::new(
+            let state = crate::serve::ServeState::with_link_key(
                 shared.clone(),
                 opts.database.clone(),
                 opts.api_token.clone(),
+                crate::notify::link::LinkKey::from_env(&|k| std::env::var(k).ok()),
             );
             Some(tokio::spawn(crate::serve::serve(listener, state, async {
                 let _ = stop_http_rx.await;

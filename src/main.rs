@@ -7,6 +7,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     tune_malloc();
     let cli = capwatch::cli::Cli::parse();
+    if !cli.command.is_server() {
+        quiet_on_closed_pipe();
+    }
     match capwatch::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -17,6 +20,20 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `capwatch alerts --json | head -1`: when the reader goes away, end
+/// quietly as other command-line tools do, instead of panicking in
+/// `println!` with "failed printing to stdout: Broken pipe". Rust ignores
+/// SIGPIPE by default; the default action ends the process without a word.
+/// Not for `run` and `serve`, whose sockets must see EPIPE as an error.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal to its default action before any other
+    // thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -482,3 +482,67 @@ mod tests {
         assert_eq!(back, page);
     }
 }
+
+/// Where a review or a snooze was recorded from, kept for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    /// `capwatch review` / `capwatch snooze`.
+    Cli,
+    /// `POST /api/v1/reviews` with the bearer token.
+    Api,
+    /// A form on the dashboard, signed in.
+    Web,
+    /// A signed action link from an alert e-mail.
+    MailLink,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Cli => "cli",
+            Channel::Api => "api",
+            Channel::Web => "web",
+            Channel::MailLink => "mail-link",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cli" => Ok(Channel::Cli),
+            "api" => Ok(Channel::Api),
+            "web" => Ok(Channel::Web),
+            "mail-link" => Ok(Channel::MailLink),
+            other => Err(format!(
+                "unknown channel \"{other}\"; known: cli, api, web, mail-link"
+            )),
+        }
+    }
+}
+
+/// Who recorded something and through which channel; the remote address for
+/// the web ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub channel: Channel,
+    pub remote_addr: Option<String>,
+}
+
+impl Origin {
+    /// Recorded on this machine by the command line.
+    pub fn cli() -> Origin {
+        Origin {
+            channel: Channel::Cli,
+            remote_addr: None,
+        }
+    }
+}

@@ -10,6 +10,7 @@
 use crate::config::Registry;
 use crate::diff;
 use crate::evaluate::{Assessment, Finding, FindingKind, GuideAssessment};
+use crate::notify::link::{Action, ActionLink, LINK_LIFETIME, LinkKey, SNOOZE_DAYS};
 use crate::store::{AlertRow, NewAlert, Store, StoreError};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -295,11 +296,12 @@ fn payload(
     let mut evidence = Vec::new();
     let mut urls: Vec<String> = Vec::new();
     let mut diff_excerpt = None;
+    let mut change_ids: Vec<i64> = Vec::new();
     if let Some(a) = s.assessment {
         match s.finding.kind {
             FindingKind::Drift => {
                 for e in &a.observed.evidence {
-                    evidence.push(json!({"source": e.source, "url": e.url, "quote": e.quote}));
+                    evidence.push(json!({"source": e.source, "url": e.url, "quote": e.quote, "dimension": e.dimension}));
                     if !urls.contains(&e.url) {
                         urls.push(e.url.clone());
                     }
@@ -310,6 +312,7 @@ fn payload(
                     change_excerpt(store, registry, &a.id, &s.finding.cause)?;
                 diff_excerpt = excerpt;
                 urls.extend(changed_urls);
+                change_ids = changes_in(store, &s.finding.cause)?;
             }
             _ => {}
         }
@@ -329,10 +332,25 @@ fn payload(
         "evidence": evidence,
         "diff_excerpt": diff_excerpt,
         "urls": urls,
+        "change_ids": change_ids,
         "review_command": review_command(registry, s.subject_kind, s.subject_id),
         "reminder_of": reminder_of.map(|o| o.id),
         "first_alerted_at": reminder_of.map(|o| o.created_at.to_string()),
     }))
+}
+
+/// The latest change of each source a `source_changed` cause names
+/// (`source@from:to,…`), for links to the change pages.
+fn changes_in(store: &Store, cause: &str) -> Result<Vec<i64>, StoreError> {
+    let mut out = Vec::new();
+    for part in cause.split(',') {
+        if let Some((source_id, _)) = part.split_once('@')
+            && let Some(c) = store.latest_change(source_id)?
+        {
+            out.push(c.id);
+        }
+    }
+    Ok(out)
 }
 
 /// A short diff of each changed source against its reviewed baseline.
@@ -410,6 +428,8 @@ mod tests {
 pub struct Channels {
     pub mailer: Option<crate::notify::Mailer>,
     pub webhook: Option<crate::notify::WebhookClient>,
+    /// Signs the action links in digests (`CAPWATCH_SECRET`); None: no action links.
+    pub link_key: Option<LinkKey>,
 }
 
 impl Channels {
@@ -431,6 +451,7 @@ impl Channels {
                 .as_ref()
                 .map(|w| crate::notify::WebhookClient::new(w, timeout))
                 .transpose()?,
+            link_key: LinkKey::from_env(env),
         })
     }
 
@@ -489,9 +510,15 @@ fn item(a: &AlertRow) -> crate::notify::Item {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_string(),
+                    dimensions: e
+                        .get("dimension")
+                        .and_then(Value::as_str)
+                        .map(|d| vec![d.to_string()])
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
+        .map(crate::notify::merge_quotes)
         .unwrap_or_default();
     let thread = p
         .get("reminder_of")
@@ -522,6 +549,107 @@ fn item(a: &AlertRow) -> crate::notify::Item {
         review_command: s("review_command"),
         message_id: message_id(a.id),
         reminder_of: thread.map(message_id),
+        links: crate::notify::Links::default(),
+        actions: Vec::new(),
+    }
+}
+
+/// Fill in the dashboard links of every item (with `public_url`) and, for a
+/// digest to `owner` when a link key is set, the signed action links: "Mark
+/// reviewed" and "Snooze 7 days" per open finding, "Review the whole guide"
+/// per guide. They expire [`LINK_LIFETIME`] after `now`.
+pub fn add_links(
+    sections: &mut [crate::notify::GuideSection],
+    alerts: &[&AlertRow],
+    registry: &Registry,
+    key: Option<&LinkKey>,
+    owner: Option<&str>,
+    now: Timestamp,
+) {
+    use crate::notify::{ActionUrl, Links};
+    use crate::serve::html::seg;
+    let settings = &registry.settings;
+    if settings.public_url.is_none() {
+        return;
+    }
+    let expires = now.checked_add(LINK_LIFETIME).unwrap_or(now);
+    let act =
+        |k: &LinkKey, link: ActionLink| settings.public_link(&format!("/act/{}", k.sign(&link)));
+    for section in sections.iter_mut() {
+        let guide_page = settings.public_link(&format!("/#guide-{}", seg(&section.guide_id)));
+        for item in section.items.iter_mut() {
+            let payload = alerts
+                .iter()
+                .find(|a| a.id == item.alert_id)
+                .map(|a| &a.payload);
+            let change_ids: Vec<i64> = payload
+                .and_then(|p| p.get("change_ids"))
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default();
+            item.links = Links {
+                capability: (item.subject_kind == "capability")
+                    .then(|| {
+                        settings.public_link(&format!("/capabilities/{}", seg(&item.subject_id)))
+                    })
+                    .flatten(),
+                changes: change_ids
+                    .iter()
+                    .filter_map(|id| settings.public_link(&format!("/changes/{id}")))
+                    .collect(),
+                guide: guide_page.clone(),
+            };
+            let (Some(k), Some(owner)) = (key, owner) else {
+                continue;
+            };
+            if item.kind == "resolved" {
+                continue;
+            }
+            let link = |action: Action, finding: &str| ActionLink {
+                action,
+                subject_kind: item.subject_kind.clone(),
+                subject_id: item.subject_id.clone(),
+                finding: finding.to_string(),
+                owner: owner.to_string(),
+                alert_id: item.alert_id,
+                expires,
+            };
+            let mut actions = vec![];
+            if let Some(url) = act(k, link(Action::Review, "")) {
+                actions.push(ActionUrl {
+                    label: "Mark reviewed".into(),
+                    url,
+                });
+            }
+            // Snoozes silence a capability's finding; a guide's finding is
+            // closed by reviewing the guide.
+            if item.subject_kind == "capability"
+                && let Some(url) = act(k, link(Action::Snooze, &item.kind))
+            {
+                actions.push(ActionUrl {
+                    label: format!("Snooze {SNOOZE_DAYS} days"),
+                    url,
+                });
+            }
+            item.actions = actions;
+        }
+        if let (Some(k), Some(owner)) = (key, owner)
+            && let Some(first) = section.items.iter().find(|i| i.kind != "resolved")
+        {
+            let link = ActionLink {
+                action: Action::ReviewGuide,
+                subject_kind: "guide".into(),
+                subject_id: section.guide_id.clone(),
+                finding: String::new(),
+                owner: owner.to_string(),
+                alert_id: first.alert_id,
+                expires,
+            };
+            section.guide_action = act(k, link).map(|url| ActionUrl {
+                label: "Review the whole guide".into(),
+                url,
+            });
+        }
     }
 }
 
@@ -539,6 +667,7 @@ fn sections(registry: &Registry, alerts: &[&AlertRow]) -> Vec<crate::notify::Gui
                         .map(|g| g.title.clone())
                         .unwrap_or_else(|| a.guide_id.clone()),
                     items: Vec::new(),
+                    guide_action: None,
                 });
                 out.len() - 1
             }
@@ -588,9 +717,18 @@ pub async fn deliver(
         let result = if let Some(owner) = target.strip_prefix("email:") {
             match &channels.mailer {
                 Some(m) => {
+                    let mut sections = sections(registry, &alerts);
+                    add_links(
+                        &mut sections,
+                        &alerts,
+                        registry,
+                        channels.link_key.as_ref(),
+                        Some(owner),
+                        now,
+                    );
                     let digest = crate::notify::Digest {
                         to: owner.to_string(),
-                        sections: sections(registry, &alerts),
+                        sections,
                     };
                     m.send(&digest).await.map_err(|e| e.to_string())
                 }
@@ -600,9 +738,11 @@ pub async fn deliver(
                 ),
             }
         } else {
+            let mut sections = sections(registry, &alerts);
+            add_links(&mut sections, &alerts, registry, None, None, now);
             match &channels.webhook {
                 Some(w) => w
-                    .post(&sections(registry, &alerts), now)
+                    .post(&sections, now)
                     .await
                     .map(|()| String::new())
                     .map_err(|e| e.to_string()),

@@ -991,3 +991,62 @@ pub async fn run_cycle(
         evaluation,
     })
 }
+
+/// The sources a review of `subject` re-baselines: the capability's, or
+/// every source of the guide's capabilities. None when the registry does
+/// not name the subject.
+pub fn review_sources(
+    registry: &Registry,
+    subject: crate::store::Subject<'_>,
+) -> Option<Vec<String>> {
+    use crate::store::Subject;
+    match subject {
+        Subject::Capability(id) => registry
+            .capability(id)
+            .map(|c| c.sources.iter().map(|s| s.id.clone()).collect()),
+        Subject::Guide(id) => registry.guide(id).map(|g| {
+            registry
+                .capabilities
+                .iter()
+                .filter(|c| c.guide == g.id)
+                .flat_map(|c| c.sources.iter().map(|s| s.id.clone()))
+                .collect()
+        }),
+    }
+}
+
+/// Snooze one finding kind of a capability until `until`, remembering the
+/// versions and the drift seen now (a new change or new drift ends it
+/// early). Returns the snooze id and whether that finding is open now.
+#[allow(clippy::too_many_arguments)] // what a snooze records, one each
+pub fn snooze(
+    store: &mut Store,
+    registry: &Registry,
+    cap: &crate::config::Capability,
+    kind: evaluate::FindingKind,
+    until: Timestamp,
+    reason: &str,
+    by: Option<&str>,
+    origin: &crate::model::Origin,
+    now: Timestamp,
+) -> Result<(i64, bool), PipelineError> {
+    let facts = store.facts(registry, cap, now)?;
+    let assessment = evaluate::assess(&facts, now);
+    let seen: std::collections::BTreeMap<String, Option<i64>> = facts
+        .sources
+        .iter()
+        .map(|s| (s.id.clone(), s.current_snapshot))
+        .collect();
+    let id = store.record_snooze(
+        &cap.id,
+        kind,
+        now,
+        until,
+        reason,
+        &seen,
+        &assessment.drift,
+        by,
+        origin,
+    )?;
+    Ok((id, assessment.findings.iter().any(|f| f.kind == kind)))
+}

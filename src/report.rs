@@ -120,6 +120,8 @@ pub struct LastReview {
     pub at: Timestamp,
     pub by: String,
     pub note: Option<String>,
+    /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+    pub channel: Option<crate::model::Channel>,
 }
 
 impl FindingRow {
@@ -175,6 +177,7 @@ pub fn status_row(a: &Assessment) -> StatusRow {
             at: r.at,
             by: r.by.clone(),
             note: r.note.clone(),
+            channel: r.channel,
         }),
     }
 }
@@ -294,6 +297,10 @@ pub enum EventDetail {
         by: String,
         note: Option<String>,
         of_guide: bool,
+        /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+        channel: Option<crate::model::Channel>,
+        /// The remote address, for web and mail-link ones.
+        remote_addr: Option<String>,
     },
     /// A finding silenced for a while.
     Snooze {
@@ -304,6 +311,12 @@ pub enum EventDetail {
         #[schema(format = DateTime)]
         ended_at: Option<String>,
         ended_reason: Option<String>,
+        /// Who set it, when known.
+        by: Option<String>,
+        /// `cli`, `api`, `web` or `mail-link`; null when recorded before channels were kept.
+        channel: Option<crate::model::Channel>,
+        /// The remote address, for web and mail-link ones.
+        remote_addr: Option<String>,
     },
     /// An alert in the outbox.
     Alert {
@@ -327,6 +340,15 @@ pub fn timeline(
         .into_iter()
         .map(|e| serde_json::to_value(e).unwrap_or_default())
         .collect())
+}
+
+/// " (via web from 127.0.0.1)": the channel a review or snooze came through.
+fn via(channel: Option<crate::model::Channel>, remote: Option<&str>) -> String {
+    match (channel, remote) {
+        (None, _) => String::new(),
+        (Some(c), Some(r)) => format!(" (via {c} from {r})"),
+        (Some(c), None) => format!(" (via {c})"),
+    }
 }
 
 /// The timeline of one capability, oldest first: claims, observations,
@@ -520,12 +542,13 @@ pub fn events(
                 cap_id.to_string()
             };
             let summary = format!(
-                "{} validated {whom}{}",
+                "{} validated {whom}{}{}",
                 r.by,
                 r.note
                     .as_ref()
                     .map(|n| format!(": {n}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                via(r.channel, r.remote_addr.as_deref())
             );
             push(
                 r.at,
@@ -535,6 +558,8 @@ pub fn events(
                     by: r.by,
                     note: r.note,
                     of_guide: r.of_guide,
+                    channel: r.channel,
+                    remote_addr: r.remote_addr,
                 },
             );
         }
@@ -543,14 +568,18 @@ pub fn events(
         let f = s.fact;
         if in_range(f.at) {
             let summary = format!(
-                "{} snoozed until {}: {}{}",
+                "{} snoozed until {}{}: {}{}{}",
                 f.kind,
                 rfc3339(f.until),
+                s.by.as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default(),
                 f.reason,
                 s.ended_reason
                     .as_ref()
                     .map(|r| format!(" (ended early: {r})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                via(s.channel, s.remote_addr.as_deref())
             );
             push(
                 f.at,
@@ -562,6 +591,9 @@ pub fn events(
                     reason: f.reason,
                     ended_at: f.ended_at.map(rfc3339),
                     ended_reason: s.ended_reason,
+                    by: s.by,
+                    channel: s.channel,
+                    remote_addr: s.remote_addr,
                 },
             );
         }

@@ -513,3 +513,70 @@ fn unreadable_after_repeated_failures() {
         msgs[0].text().unwrap()
     );
 }
+
+#[test]
+fn webhook_findings_link_to_the_dashboard_pages_but_carry_no_action_links() {
+    let server = PageServer::start();
+    page(&server, "<p>Widget Studio is in beta.</p>");
+    let hook = HookServer::start();
+    let reg = registry(
+        "smtp://127.0.0.1:9",
+        &days_ago(10),
+        &server.url("/widget"),
+        "public_url = \"https://capwatch.example.com/\"",
+    )
+    .replace(
+        "[email]\nsmtp = \"smtp://127.0.0.1:9\"\nfrom = \"capwatch <capwatch@example.com>\"\n",
+        &format!("[webhook]\nurl = \"{}\"\n", hook.url("/hook")),
+    );
+    let p = Project::new(&reg);
+    let secret = [("CAPWATCH_SECRET", "s3cret")];
+    p.capwatch_env(&secret, &["check"]).success();
+    page(
+        &server,
+        "<p>Widget Studio is in beta.</p><p>New: exports.</p>",
+    );
+    p.capwatch_env(&secret, &["check"]).success();
+    let posts = hook.wait_for_posts(1, Duration::from_secs(5));
+    let body = posts[0].json();
+    let f = &body["findings"][0];
+    assert_eq!(f["kind"], "source_changed", "{body}");
+    assert_eq!(
+        f["links"]["capability"],
+        "https://capwatch.example.com/capabilities/widget"
+    );
+    assert_eq!(
+        f["links"]["guide"],
+        "https://capwatch.example.com/#guide-acme"
+    );
+    let change = f["links"]["changes"][0].as_str().unwrap();
+    assert!(
+        change.starts_with("https://capwatch.example.com/changes/"),
+        "{change}"
+    );
+    // Action links act in an owner's name: they go only to that owner.
+    assert!(!body.to_string().contains("/act/"), "{body}");
+}
+
+#[test]
+fn alerts_retry_sends_a_failed_alert_now() {
+    let (mail, _server, p) = widget(
+        Mode::tempfail_first(1),
+        "<p>Widget Studio is in beta.</p>",
+        120,
+        "",
+    );
+    p.capwatch(&["check"]).success();
+    let a = alerts(&p);
+    assert_eq!(a[0]["state"], "failed", "{a:?}");
+    assert!(mail.messages().is_empty());
+    // The next try is a minute away; --retry sends it now.
+    let out = stdout(&p.capwatch(&["alerts", "--retry"]).success());
+    assert!(out.contains("1 message(s) sent"), "{out}");
+    assert_eq!(mail.wait_for_messages(1, Duration::from_secs(5)).len(), 1);
+    assert_eq!(alerts(&p)[0]["state"], "sent");
+    // Nothing is due any more: a second --retry sends nothing.
+    let out = stdout(&p.capwatch(&["alerts", "--retry"]).success());
+    assert!(out.contains("0 message(s) sent"), "{out}");
+    assert_eq!(mail.messages().len(), 1);
+}

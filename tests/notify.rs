@@ -55,12 +55,15 @@ fn drift(id: i64) -> Item {
             source: "ads-agent-docs".into(),
             url: "https://advertising.amazon.com/help/ads-agent".into(),
             quote: format!("Ads Agent is now generally available. {SCRIPT} {IMG}"),
+            dimensions: vec![],
         }],
         diff_excerpt: None,
         urls: vec!["https://advertising.amazon.com/help/ads-agent".into()],
         review_command: "capwatch review ads-agent --by NAME --note 'checked the docs'".into(),
         message_id: format!("<alert-{id}@capwatch>"),
         reminder_of: None,
+        links: Default::default(),
+        actions: vec![],
     }
 }
 
@@ -81,6 +84,8 @@ fn changed(id: i64) -> Item {
         review_command: "capwatch review clean-rooms --by NAME --note '…'".into(),
         message_id: format!("<alert-{id}@capwatch>"),
         reminder_of: None,
+        links: Default::default(),
+        actions: vec![],
     }
 }
 
@@ -92,6 +97,8 @@ fn resolved(id: i64) -> Item {
         subject_name: "Reporting API".into(),
         evidence: vec![],
         reminder_of: Some("<alert-7@capwatch>".into()),
+        links: Default::default(),
+        actions: vec![],
         ..drift(id)
     }
 }
@@ -103,6 +110,7 @@ fn digest() -> Digest {
             guide_id: "amc".into(),
             guide_title: GUIDE.into(),
             items: vec![drift(42), changed(43), resolved(44)],
+            guide_action: None,
         }],
     }
 }
@@ -426,6 +434,7 @@ async fn two_guides_get_one_heading_each() {
     d.sections.push(GuideSection {
         guide_id: "dsp".into(),
         guide_title: "Amazon DSP — <fit>".into(),
+        guide_action: None,
         items: vec![Item {
             kind: "expired".into(),
             subject_kind: "guide".into(),
@@ -642,6 +651,7 @@ async fn nothing_to_post_sends_nothing() {
             guide_id: "amc".into(),
             guide_title: GUIDE.into(),
             items: vec![],
+            guide_action: None,
         }],
         sent_at(),
     )

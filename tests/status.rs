@@ -178,7 +178,7 @@ fn open_beta_to_ga_shows_drift_history_and_as_of() {
             .success(),
     );
     assert!(
-        csv.starts_with("at,kind,source,stage,access,regions,summary\n"),
+        csv.starts_with("at,kind,source,stage,access,regions,summary,channel\n"),
         "{csv}"
     );
     assert_eq!(

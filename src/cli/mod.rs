@@ -178,6 +178,9 @@ pub enum Command {
         pending: bool,
         #[arg(long)]
         json: bool,
+        /// Send every due or failed alert now, without waiting for the retry delay.
+        #[arg(long, conflicts_with = "json")]
+        retry: bool,
     },
     /// The HTTP server alone: dashboard, JSON API, Atom feed, metrics.
     Serve {
@@ -195,6 +198,13 @@ pub enum Command {
         #[arg(long)]
         to: Option<i64>,
     },
+}
+
+impl Command {
+    /// `run` and `serve`: long-lived servers.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Command::Run { .. } | Command::Serve { .. })
+    }
 }
 
 /// Run one parsed command line.
@@ -250,7 +260,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 reason: &reason,
             },
         ),
-        Command::Alerts { pending, json } => review::alerts(&cli.config, pending, json),
+        Command::Alerts {
+            retry: true,
+            pending,
+            ..
+        } => review::retry(&cli.config, pending),
+        Command::Alerts { pending, json, .. } => review::alerts(&cli.config, pending, json),
         Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
         Command::Serve { listen } => serve::serve(&cli.config, listen),
         Command::Status {
@@ -420,6 +435,17 @@ fn validate(path: &Path) -> Result<ExitCode> {
             }
         }
     }
+    if reg.settings.public_url.is_none() {
+        println!(
+            "hint: [settings] public_url is not set, so alerts and feeds carry no links to the dashboard \
+             and no \"Mark reviewed\" links; set it to where people reach `capwatch serve`"
+        );
+    } else if env_var("CAPWATCH_SECRET").is_none() {
+        println!(
+            "hint: CAPWATCH_SECRET is not set here, so digests carry no signed \"Mark reviewed\" / \"Snooze\" links; \
+             set it (the same value) for `check`, `run` and `serve`"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -473,7 +499,7 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
-    let progress = ConsoleProgress::new();
+    let progress = ConsoleProgress::new(id_width(sources.iter().map(|s| s.id.as_str())));
     let daemon = crate::daemon::DbLock::holder(&database_path(&reg));
     let cycle = runtime()?.block_on(async {
         // A running daemon owns delivery; two senders could both send a due alert.
@@ -609,13 +635,20 @@ fn evaluate_and_deliver(
     })
 }
 
+/// The width of a column of source ids: the longest, at least 26.
+fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(|s| s.chars().count()).max().unwrap_or(0).max(26)
+}
+
 /// A progress bar on a terminal; one plain line per source otherwise.
 struct ConsoleProgress {
     bar: Option<indicatif::ProgressBar>,
+    /// The width of the source id column.
+    width: usize,
 }
 
 impl ConsoleProgress {
-    fn new() -> Self {
+    fn new(width: usize) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
@@ -624,7 +657,7 @@ impl ConsoleProgress {
             );
             bar
         });
-        ConsoleProgress { bar }
+        ConsoleProgress { bar, width }
     }
 }
 
@@ -641,7 +674,7 @@ impl Progress for ConsoleProgress {
                 bar.set_message(r.source_id.clone());
                 bar.inc(1);
             }
-            None => println!("{}", result_line(r)),
+            None => println!("{}", result_line(r, self.width)),
         }
     }
 
@@ -652,7 +685,7 @@ impl Progress for ConsoleProgress {
     }
 }
 
-fn result_line(r: &SourceResult) -> String {
+fn result_line(r: &SourceResult, width: usize) -> String {
     let what = if !r.outcome.is_success() {
         format!("failed: {}", r.outcome)
     } else if r.baseline {
@@ -669,7 +702,7 @@ fn result_line(r: &SourceResult) -> String {
         .as_ref()
         .map(|s| format!("; observed {s}"))
         .unwrap_or_default();
-    format!("{:<28} {what}{observed}", r.source_id)
+    format!("{:<width$} {what}{observed}", r.source_id)
 }
 
 fn print_summary(report: &CycleReport) {
@@ -684,8 +717,9 @@ fn print_summary(report: &CycleReport) {
     );
     if !failed.is_empty() {
         println!("failed sources:");
+        let width = id_width(failed.iter().map(|r| r.source_id.as_str()));
         for r in &failed {
-            println!("  {:<26} {}  ({})", r.source_id, r.outcome, r.url);
+            println!("  {:<width$} {}  ({})", r.source_id, r.outcome, r.url);
         }
         let network = failed
             .iter()

@@ -6,7 +6,6 @@ use crate::store::Subject;
 use anyhow::{Result, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -61,7 +60,14 @@ pub fn review(path: &Path, args: ReviewArgs<'_>) -> Result<ExitCode> {
         }
         _ => bail!("name a capability, or --guide ID, to review"),
     };
-    store.record_review(subject, &sources, args.by.trim(), args.note, now)?;
+    store.record_review(
+        subject,
+        &sources,
+        args.by.trim(),
+        args.note,
+        now,
+        &crate::model::Origin::cli(),
+    )?;
     println!(
         "recorded: {} validated {what} on {}; the current version of each of its {} source(s) is the new reviewed baseline",
         args.by.trim(),
@@ -142,23 +148,17 @@ pub fn snooze(path: &Path, args: SnoozeArgs<'_>) -> Result<ExitCode> {
     if args.reason.trim().is_empty() {
         bail!("--reason is required: say why this finding can wait");
     }
-    let facts = store.facts(&reg, cap, now)?;
-    let assessment = crate::evaluate::assess(&facts, now);
-    let seen: BTreeMap<String, Option<i64>> = facts
-        .sources
-        .iter()
-        .map(|s| (s.id.clone(), s.current_snapshot))
-        .collect();
-    store.record_snooze(
-        &cap.id,
+    let (_, active) = crate::pipeline::snooze(
+        &mut store,
+        &reg,
+        cap,
         kind,
-        now,
         until,
         args.reason.trim(),
-        &seen,
-        &assessment.drift,
+        None,
+        &crate::model::Origin::cli(),
+        now,
     )?;
-    let active = assessment.findings.iter().any(|f| f.kind == kind);
     println!(
         "snoozed {kind} for {} until {}{}; a new change or new drift ends it early",
         cap.id,
@@ -252,6 +252,40 @@ pub fn alerts(path: &Path, pending: bool, json_out: bool) -> Result<ExitCode> {
             };
             println!("       → {:<40} {detail}", t.target);
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `alerts --retry`: make every due or failed delivery due now and deliver.
+pub fn retry(path: &Path, pending: bool) -> Result<ExitCode> {
+    let reg = load(path)?;
+    let mut store = open_store(&reg)?;
+    let now = Timestamp::now();
+    if let Some(holder) = crate::daemon::DbLock::holder(&super::database_path(&reg)) {
+        bail!(
+            "the daemon ({holder}) delivers alerts for this database; it retries failed ones on its own schedule"
+        );
+    }
+    store.sync_registry(&reg, now)?;
+    let made_due = store.retry_now(now)?;
+    let channels = crate::outbox::Channels::from_registry(&reg, &super::env_var)?;
+    if channels.is_empty() {
+        println!(
+            "no channel configured: add [email] or [webhook] to {} to send alerts",
+            reg.path.display()
+        );
+        return alerts(path, pending, false);
+    }
+    let report =
+        super::runtime()?.block_on(crate::outbox::deliver(&mut store, &reg, &channels, now))?;
+    println!(
+        "retried now: {made_due} delivery(ies) were waiting for their retry time; {} message(s) sent, {} failed, {} alert(s) still pending",
+        report.messages,
+        report.failed.len(),
+        report.pending
+    );
+    for (target, error) in &report.failed {
+        println!("  {target}: {error}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,7 @@
 //! `serve`: the HTTP surface alone (the daemon `run --listen` embeds the same
-//! server). Reads `CAPWATCH_API_TOKEN` to enable `POST /api/v1/reviews`.
+//! server). Reads `CAPWATCH_API_TOKEN` to enable `POST /api/v1/reviews`,
+//! sign-in and the dashboard's forms, and `CAPWATCH_SECRET` for the e-mail's
+//! action links.
 
 use super::{database_path, env_var, load, runtime};
 use crate::serve::{self as http, ServeState};
@@ -21,18 +23,25 @@ pub fn serve(config: &Path, listen: SocketAddr) -> Result<ExitCode> {
     drop(store);
     let token = env_var("CAPWATCH_API_TOKEN");
     let writable = token.is_some();
-    let state = ServeState::new(Arc::new(RwLock::new(reg)), db, token);
+    let link_key = crate::notify::link::LinkKey::from_env(&env_var);
+    let actions = link_key.is_some();
+    let state = ServeState::with_link_key(Arc::new(RwLock::new(reg)), db, token, link_key);
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;
         let addr = listener.local_addr()?;
         println!(
-            "serving http://{addr}/ ({}); Ctrl-C stops",
+            "serving http://{addr}/ ({}; {}); Ctrl-C stops",
             if writable {
-                "POST /api/v1/reviews enabled by CAPWATCH_API_TOKEN"
+                "POST /api/v1/reviews, sign-in and the dashboard's reviews enabled by CAPWATCH_API_TOKEN"
             } else {
-                "read-only; set CAPWATCH_API_TOKEN to allow reviews over the API"
+                "read-only; set CAPWATCH_API_TOKEN to allow reviews over the API and sign-in"
+            },
+            if actions {
+                "e-mail action links enabled by CAPWATCH_SECRET"
+            } else {
+                "no e-mail action links without CAPWATCH_SECRET"
             }
         );
         http::serve(listener, state, shutdown_signal())

@@ -244,7 +244,7 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&events)?);
     } else if args.csv {
-        let mut w = String::from("at,kind,source,stage,access,regions,summary\n");
+        let mut w = String::from("at,kind,source,stage,access,regions,summary,channel\n");
         for e in &events {
             let f = |k: &str| {
                 e.get(k)
@@ -270,6 +270,7 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
                 f("access"),
                 regions,
                 f("summary"),
+                f("channel"),
             ];
             w.push_str(
                 &row.iter()

@@ -56,6 +56,9 @@ pub struct ReviewFact {
     pub by: String,
     pub note: Option<String>,
     pub of_guide: bool,
+    /// Where it was recorded (None: before channels were kept).
+    pub channel: Option<crate::model::Channel>,
+    pub remote_addr: Option<String>,
 }
 
 /// An active or past snooze.
@@ -223,6 +226,8 @@ pub struct ReviewSummary {
     pub at: Timestamp,
     pub by: String,
     pub note: Option<String>,
+    /// Where it was recorded (None: before channels were kept).
+    pub channel: Option<crate::model::Channel>,
 }
 
 /// Combine what each source said. Per dimension: sources that know agree →
@@ -524,6 +529,7 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
             at: r.at,
             by: r.by.clone(),
             note: r.note.clone(),
+            channel: r.channel,
         }),
         snoozes_ended,
     }

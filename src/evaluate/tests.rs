@@ -81,6 +81,8 @@ fn a_review_resets_validation_and_the_baseline_decides_source_changed() {
         by: "ana".into(),
         note: None,
         of_guide: false,
+        channel: None,
+        remote_addr: None,
     });
     f.sources = vec![source("a", 2, 2)];
     let a = assess(&f, now);

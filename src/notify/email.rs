@@ -599,6 +599,15 @@ fn render_text(digest: &Digest) -> String {
         for item in items {
             text_item(&mut out, item);
         }
+        if let Some(a) = &section.guide_action {
+            let _ = writeln!(
+                out,
+                "\n  {} ({}): {}",
+                a.label,
+                clean_line(&section.guide_title, MAX_NAME),
+                a.url
+            );
+        }
     }
     let resolved = resolved_items(&digest.sections);
     if !resolved.is_empty() {
@@ -642,8 +651,9 @@ fn text_item(out: &mut String, item: &Item) {
         for q in item.evidence.iter().take(MAX_QUOTES) {
             let _ = writeln!(
                 out,
-                "    \"{}\" — {} <{}>",
+                "    \"{}\"{} — {} <{}>",
                 clean_line(&q.quote, MAX_QUOTE),
+                q.dimensions_label(),
                 clean_line(&q.source, MAX_NAME),
                 clean_line(&q.url, MAX_URL)
             );
@@ -668,13 +678,47 @@ fn text_item(out: &mut String, item: &Item) {
             let _ = writeln!(out, "    {}", clean_line(u, MAX_URL));
         }
     }
+    let pages = page_links(item);
+    if !pages.is_empty() {
+        out.push_str("  On the dashboard:\n");
+        for (label, url) in &pages {
+            let _ = writeln!(out, "    {label}: {url}");
+        }
+    }
     let command = clean_line(&item.review_command, MAX_COMMAND);
-    if !command.is_empty() {
+    if !item.actions.is_empty() {
+        out.push_str(
+            "  When you have checked it (each link opens a page to confirm; it works once, for 14 days):\n",
+        );
+        for a in &item.actions {
+            let _ = writeln!(out, "    {}: {}", a.label, a.url);
+        }
+        if !command.is_empty() {
+            let _ = writeln!(out, "  or record your review from a shell:\n    {command}");
+        }
+    } else if !command.is_empty() {
         let _ = write!(
             out,
             "  When you have checked it, record your review:\n    {command}\n"
         );
     }
+}
+
+/// The dashboard pages of an item, labelled, http(s) only.
+fn page_links(item: &Item) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(u) = item.links.capability.as_deref().and_then(http_url) {
+        out.push(("Capability", u.to_string()));
+    }
+    for c in &item.links.changes {
+        if let Some(u) = http_url(c) {
+            out.push(("Change", u.to_string()));
+        }
+    }
+    if let Some(u) = item.links.guide.as_deref().and_then(http_url) {
+        out.push(("Guide", u.to_string()));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -759,6 +803,13 @@ fn html_section(section: &GuideSection) -> Markup {
             }
             "\n"
             @for item in items { (html_item(item)) }
+            @if let Some((a, u)) = section.guide_action.as_ref().and_then(|a| Some((a, http_url(&a.url)?))) {
+                p style="margin:10px 0" {
+                    a href=(u.as_str()) class="action" style=(BUTTON_STYLE) { (a.label) }
+                    " " span style="color:#777" { (clean_line(&section.guide_title, MAX_NAME)) }
+                }
+                "\n"
+            }
         }
     }
 }
@@ -788,7 +839,7 @@ fn html_item(item: &Item) -> Markup {
                 "\n"
                 @for q in item.evidence.iter().take(MAX_QUOTES) {
                     blockquote style="margin:4px 0 4px 8px;padding-left:8px;border-left:2px solid #ccc" {
-                        "“" (clean_line(&q.quote, MAX_QUOTE)) "” — "
+                        "“" (clean_line(&q.quote, MAX_QUOTE)) "”" (q.dimensions_label()) " — "
                         (link(&q.url, &clean_line(&q.source, MAX_NAME)))
                     }
                     "\n"
@@ -825,7 +876,40 @@ fn html_item(item: &Item) -> Markup {
                 }
                 "\n"
             }
-            @if !command.is_empty() {
+            @let pages = page_links(item);
+            @if !pages.is_empty() {
+                p style="margin:8px 0 2px" {
+                    "On the dashboard: "
+                    @for (n, (label, url)) in pages.iter().enumerate() {
+                        @if n > 0 { " · " }
+                        a href=(url) class="page-link" { (label) }
+                    }
+                }
+                "\n"
+            }
+            @if !item.actions.is_empty() {
+                p style="margin:10px 0 2px" {
+                    "When you have checked it "
+                    span style="color:#777" { "(each link opens a page to confirm; it works once, for 14 days)" }
+                    ":"
+                }
+                "\n"
+                p style="margin:4px 0" {
+                    @for a in &item.actions {
+                        @if let Some(u) = http_url(&a.url) {
+                            a href=(u.as_str()) class="action" style=(BUTTON_STYLE) { (a.label) }
+                            " "
+                        }
+                    }
+                }
+                "\n"
+                @if !command.is_empty() {
+                    p style="margin:8px 0 2px;color:#777" { "or record your review from a shell:" }
+                    "\n"
+                    pre style=(PRE_STYLE) { (command) }
+                    "\n"
+                }
+            } @else if !command.is_empty() {
                 p style="margin:8px 0 2px" { "When you have checked it, record your review:" }
                 "\n"
                 pre style=(PRE_STYLE) { (command) }
@@ -835,6 +919,8 @@ fn html_item(item: &Item) -> Markup {
         "\n"
     }
 }
+
+const BUTTON_STYLE: &str = "display:inline-block;padding:6px 12px;margin:2px 6px 2px 0;border-radius:4px;background:#0b57d0;color:#fff;text-decoration:none;font-weight:600";
 
 /// The colours of an added or removed diff line; None for the rest.
 fn diff_colour(line: &str) -> Option<&'static str> {
@@ -864,12 +950,15 @@ mod tests {
                 source: "ads-agent-docs".into(),
                 url: "https://docs.example.com/ads-agent".into(),
                 quote: "Ads Agent is now generally available.".into(),
+                dimensions: vec![],
             }],
             diff_excerpt: None,
             urls: vec!["https://docs.example.com/ads-agent".into()],
             review_command: "capwatch review ads-agent --by NAME --note '…'".into(),
             message_id: format!("<alert-{id}.amc@capwatch>"),
             reminder_of: None,
+            links: Default::default(),
+            actions: vec![],
         }
     }
 
@@ -880,6 +969,7 @@ mod tests {
                 guide_id: "amc".into(),
                 guide_title: "Amazon Marketing Cloud — platform fit".into(),
                 items,
+                guide_action: None,
             }],
         }
     }
@@ -900,6 +990,7 @@ mod tests {
             guide_id: "b".into(),
             guide_title: "Other".into(),
             items: vec![item(4, "resolved")],
+            guide_action: None,
         });
         assert_eq!(
             digest_subject(&d2),

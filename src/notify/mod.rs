@@ -14,6 +14,7 @@
 //! mrkdwn, stripped of control characters and capped in length everywhere.
 
 pub mod email;
+pub mod link;
 pub mod webhook;
 
 pub use email::{Mailer, digest_message_id, digest_subject, render_digest};
@@ -46,6 +47,30 @@ pub struct Item {
     pub message_id: String,
     /// Message-ID of the original when this is a re-notification.
     pub reminder_of: Option<String>,
+    /// Pages under `[settings] public_url` (all None without it).
+    pub links: Links,
+    /// Signed action links for the one owner a digest goes to (never in
+    /// the webhook: they act in that owner's name).
+    #[serde(skip)]
+    pub actions: Vec<ActionUrl>,
+}
+
+/// Dashboard pages about an item, under `[settings] public_url`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Links {
+    /// The capability's page (None for a guide's item).
+    pub capability: Option<String>,
+    /// The change pages of the changes behind a `source_changed`.
+    pub changes: Vec<String>,
+    /// The guide's section of the dashboard.
+    pub guide: Option<String>,
+}
+
+/// One signed action link with its label ("Mark reviewed").
+#[derive(Debug, Clone)]
+pub struct ActionUrl {
+    pub label: String,
+    pub url: String,
 }
 
 /// One quoted sentence from a source page.
@@ -54,6 +79,42 @@ pub struct Quote {
     pub source: String,
     pub url: String,
     pub quote: String,
+    /// The dimensions this sentence is evidence for (`stage`, `access`,
+    /// `regions`): one quote behind two dimensions is listed once.
+    pub dimensions: Vec<String>,
+}
+
+impl Quote {
+    /// " (stage, access)", or nothing when the dimensions are unknown.
+    pub fn dimensions_label(&self) -> String {
+        if self.dimensions.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.dimensions.join(", "))
+        }
+    }
+}
+
+/// Merge quotes with the same sentence from the same page into one, with
+/// the dimensions of each, in first-seen order.
+pub fn merge_quotes(quotes: Vec<Quote>) -> Vec<Quote> {
+    let mut out: Vec<Quote> = Vec::new();
+    for q in quotes {
+        match out
+            .iter_mut()
+            .find(|o| o.quote == q.quote && o.url == q.url && o.source == q.source)
+        {
+            Some(o) => {
+                for d in q.dimensions {
+                    if !o.dimensions.contains(&d) {
+                        o.dimensions.push(d);
+                    }
+                }
+            }
+            None => out.push(q),
+        }
+    }
+    out
 }
 
 /// Items for one guide, in a digest.
@@ -62,6 +123,9 @@ pub struct GuideSection {
     pub guide_id: String,
     pub guide_title: String,
     pub items: Vec<Item>,
+    /// "Review the whole guide" for the owner a digest goes to.
+    #[serde(skip)]
+    pub guide_action: Option<ActionUrl>,
 }
 
 /// One e-mail to one owner.
@@ -291,6 +355,24 @@ pub(crate) const MAX_COMMAND: usize = 400;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_quote_for_two_dimensions_is_listed_once_with_both() {
+        let q = |quote: &str, d: &str| Quote {
+            source: "s".into(),
+            url: "https://example.com/".into(),
+            quote: quote.into(),
+            dimensions: vec![d.into()],
+        };
+        let merged = merge_quotes(vec![
+            q("Closed beta.", "stage"),
+            q("Closed beta.", "access"),
+            q("US only.", "regions"),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].dimensions, ["stage", "access"]);
+        assert_eq!(merged[0].dimensions_label(), " (stage, access)");
+    }
 
     #[test]
     fn clean_line_collapses_controls_and_caps() {

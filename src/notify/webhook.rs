@@ -447,12 +447,15 @@ mod tests {
                 source: "docs|x".into(),
                 url: "https://docs.example.com/a|b".into(),
                 quote: "<!channel> Ads Agent is generally available.".into(),
+                dimensions: vec![],
             }],
             diff_excerpt: Some("-beta\n+GA ```\n".into()),
             urls: vec!["https://docs.example.com/a".into(), "javascript:x".into()],
             review_command: "capwatch review ads-agent --by NAME --note '…'".into(),
             message_id: format!("<alert-{id}.amc@capwatch>"),
             reminder_of: None,
+            links: Default::default(),
+            actions: vec![],
         }
     }
 
@@ -461,6 +464,7 @@ mod tests {
             guide_id: "amc".into(),
             guide_title: "AMC & friends".into(),
             items,
+            guide_action: None,
         }]
     }
 
@@ -506,6 +510,7 @@ mod tests {
                 source: "s".into(),
                 url: "https://e.com".into(),
                 quote: "<".repeat(2000),
+                dimensions: vec![],
             })
             .collect();
         let v = slack_payload(&sections(many), ts());

@@ -549,11 +549,8 @@ pub(super) struct Queued {
     resolved: usize,
 }
 
-/// True when `Authorization: Bearer <token>` carries the token. Both sides
-/// are hashed first, so the comparison takes the same time whatever the
-/// length or the first differing byte.
+/// True when `Authorization: Bearer <token>` carries the token.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    use sha2::{Digest, Sha256};
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -561,9 +558,14 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
             let (scheme, rest) = v.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
         });
-    let Some(given) = given else {
-        return false;
-    };
+    given.is_some_and(|g| same_secret(g, token))
+}
+
+/// Whether `given` is `token`. Both sides are hashed first, so the
+/// comparison takes the same time whatever the length or the first
+/// differing byte.
+pub(super) fn same_secret(given: &str, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
     let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(token.as_bytes());
     let diff = a
@@ -605,6 +607,7 @@ fn unauthorized() -> Response {
     ))]
 pub(super) async fn review(
     State(state): State<ServeState>,
+    super::actions::RemoteAddr(remote): super::actions::RemoteAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -665,7 +668,12 @@ pub(super) async fn review(
                     ));
                 }
             };
-            let review_id = store.record_review(subject, &sources, &by, note.as_deref(), now)?;
+            let origin = crate::model::Origin {
+                channel: crate::model::Channel::Api,
+                remote_addr: remote,
+            };
+            let review_id =
+                store.record_review(subject, &sources, &by, note.as_deref(), now, &origin)?;
             let (guides, caps) = pipeline::assess_all(store, reg, now)?;
             // As `capwatch review`: what the review cleared is resolved in the
             // outbox now; delivery is left to the daemon or the next check.

@@ -13,7 +13,7 @@ use crate::pipeline;
 use crate::report::{excerpt, timeline};
 use crate::store::{ChangeRow, Store};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -109,7 +109,7 @@ pub(super) fn page(title: &str, body: Markup) -> Response {
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     res
@@ -208,23 +208,70 @@ fn last_change(store: &Store, reg: &Registry, cap_id: &str) -> Result<Option<Cha
     Ok(best)
 }
 
+/// Who may write, for a page: the signed-in form token, or whether a sign-in exists.
+#[derive(Clone)]
+pub(super) enum Writer {
+    /// Read-only server: no sign-in.
+    None,
+    /// Sign-in exists; this request is not signed in.
+    SignIn,
+    /// Signed in: the form token of the dashboard's forms.
+    SignedIn(String),
+}
+
+impl Writer {
+    fn of(state: &ServeState, headers: &HeaderMap) -> Writer {
+        if !state.writable() {
+            return Writer::None;
+        }
+        match super::actions::signed_in_token(state, headers) {
+            Some(t) => Writer::SignedIn(t),
+            None => Writer::SignIn,
+        }
+    }
+
+    fn bar(&self) -> Markup {
+        html! {
+            @match self {
+                Writer::None => {},
+                Writer::SignIn => {
+                    p.signin.muted { a href="/signin" { "Sign in" } " to record reviews and snoozes here." }
+                },
+                Writer::SignedIn(csrf) => {
+                    div.signedin.muted { "Signed in as a reviewer. " (super::actions::signout_form(csrf)) }
+                },
+            }
+        }
+    }
+}
+
 /// `GET /`: the capability matrix, grouped by guide.
-pub(super) async fn index(State(state): State<ServeState>) -> Result<Response, PageError> {
+pub(super) async fn index(
+    State(state): State<ServeState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let writer = Writer::of(&state, &headers);
     let body = state
-        .read(|store, reg| index_body(store, reg, Timestamp::now()))
+        .read(move |store, reg| index_body(store, reg, Timestamp::now(), &writer))
         .await?;
     Ok(page("capwatch — claims against the docs", body))
 }
 
-fn index_body(store: &Store, reg: &Registry, now: Timestamp) -> Result<Markup, Error> {
+fn index_body(
+    store: &Store,
+    reg: &Registry,
+    now: Timestamp,
+    writer: &Writer,
+) -> Result<Markup, Error> {
     let (guides, caps) = pipeline::assess_all(store, reg, now)?;
     let count = |s: FreshState| caps.iter().filter(|c| c.freshness.state == s).count();
     let drifting = caps.iter().filter(|c| !c.drift.is_empty()).count();
     let sections = guides
         .iter()
-        .map(|g| guide_section(store, reg, g, &caps))
+        .map(|g| guide_section(store, reg, g, &caps, writer))
         .collect::<Result<Vec<Markup>, Error>>()?;
     Ok(html! {
+        (writer.bar())
         h1 { "Capabilities" }
         p.summary {
             span { (caps.len()) " capabilities in " (guides.len()) " guide(s)" }
@@ -246,6 +293,7 @@ fn guide_section(
     reg: &Registry,
     g: &GuideAssessment,
     caps: &[Assessment],
+    writer: &Writer,
 ) -> Result<Markup, Error> {
     let rows = caps
         .iter()
@@ -260,6 +308,9 @@ fn guide_section(
                 " · expires " (date_or(g.freshness.expires_on, "—"))
                 " · " (freshness_badge(&g.freshness))
                 " · " a href={ "/guides/" (seg(&g.id)) "/feed.atom" } { "feed" }
+            }
+            @if let Writer::SignedIn(csrf) = writer {
+                (super::actions::guide_form(&g.id, csrf))
             }
             @if !g.findings.is_empty() {
                 ul.findings {
@@ -339,9 +390,11 @@ fn matrix_row(a: &Assessment, change: Option<&ChangeRow>) -> Markup {
 pub(super) async fn capability(
     State(state): State<ServeState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    let writer = Writer::of(&state, &headers);
     let (title, body) = state
-        .read(move |store, reg| capability_body(store, reg, &id, Timestamp::now()))
+        .read(move |store, reg| capability_body(store, reg, &id, Timestamp::now(), &writer))
         .await?;
     Ok(page(&title, body))
 }
@@ -351,6 +404,7 @@ fn capability_body(
     reg: &Registry,
     id: &str,
     now: Timestamp,
+    writer: &Writer,
 ) -> Result<(String, Markup), Error> {
     let cap = api::find_capability(reg, id)?;
     let (guides, caps) = pipeline::assess_all(store, reg, now)?;
@@ -401,8 +455,14 @@ fn capability_body(
             " · " (freshness_badge(&a.freshness))
             @if let Some(r) = &a.last_review {
                 " · last review by " (r.by) " on " (day(r.at))
+                @if let Some(c) = r.channel { " (via " (c.as_str()) ")" }
                 @if let Some(n) = &r.note { ": “" (n) "”" }
             }
+        }
+        (writer.bar())
+        @if let Writer::SignedIn(csrf) = writer {
+            @let open: Vec<_> = a.findings.iter().map(|f| f.kind).collect();
+            (super::actions::capability_forms(&a.id, csrf, &open))
         }
         p.muted {
             "Record a review: " code { "capwatch review " (a.id) " --by NAME --note TEXT" }

@@ -133,6 +133,26 @@ fn feed(
     base: &str,
     now: Timestamp,
 ) -> Result<String, Error> {
+    // With `public_url` the links point there, whatever Host the reader used.
+    let public = reg.settings.public_link("");
+    let base = public.as_deref().unwrap_or(base);
+    let guide_of = |cap_id: &str| reg.capability(cap_id).map(|c| c.guide.clone());
+    // Links to the capability's and its guide's pages, under every entry.
+    let pages = |cap_id: Option<&str>, guide_id: Option<&str>, changes: &[i64]| {
+        html! {
+            p.links {
+                @if let Some(c) = cap_id {
+                    a href={ (base) "/capabilities/" (seg(c)) } { "Capability page" }
+                }
+                @for id in changes {
+                    " · " a href={ (base) "/changes/" (id) } { "Change #" (id) }
+                }
+                @if let Some(g) = guide_id {
+                    " · " a href={ (base) "/#guide-" (seg(g)) } { "Guide page" }
+                }
+            }
+        }
+    };
     let caps: Vec<&crate::config::Capability> = reg
         .capabilities
         .iter()
@@ -189,6 +209,7 @@ fn feed(
                 a href=(href) { "See the diff" } "."
             }
             @if !changed.is_empty() { pre { (changed.join("\n")) } }
+            (pages(cap.as_deref(), cap.as_deref().and_then(guide_of).as_deref(), &[c.id]))
         };
         let title = format!(
             "{name}: {} changed (snapshot {} → {})",
@@ -216,6 +237,7 @@ fn feed(
                 p { (e.dimension) " = " (e.value) " (" (e.rule) ")" }
             }
             @for n in &o.notes { p { "Note: " (n) } }
+            (pages(Some(&o.capability_id), guide_of(&o.capability_id).as_deref(), &[]))
         };
         entries.push(entry(
             format!("urn:capwatch:observation:{}", o.id),
@@ -250,7 +272,18 @@ fn feed(
             a.created_at,
             href,
             "alert",
-            html! { p { b { (a.kind) } " for " (subject) ": " (summary) } },
+            html! {
+                p { b { (a.kind) } " for " (subject) ": " (summary) }
+                (pages(
+                    (a.subject_kind == "capability").then_some(a.subject_id.as_str()),
+                    Some(&a.guide_id),
+                    &a.payload
+                        .get("change_ids")
+                        .and_then(|v| v.as_array())
+                        .map(|v| v.iter().filter_map(|x| x.as_i64()).collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                ))
+            },
         ));
     }
 

@@ -4,12 +4,15 @@
 //! SQLite file. Out: a JSON API under `/api/v1/`, a server-rendered dashboard
 //! (`/`, `/capabilities/{id}`, `/changes/{id}`), Atom feeds, Prometheus
 //! metrics and `/healthz`. Everything is read-only except `POST
-//! /api/v1/reviews`, which exists only when an API token is configured.
+//! /api/v1/reviews`, sign-in and the dashboard's forms, which exist only when
+//! an API token is configured, and the e-mail's action links (`/act/…`),
+//! which exist only with a link key (`actions`).
 //!
 //! Every request does its database work on a blocking thread with its own
 //! read-only connection (taken from a small pool), so it never holds up the
 //! async threads, and in WAL mode it never blocks the daemon's writes.
 
+mod actions;
 mod api;
 mod dashboard;
 mod feed;
@@ -51,6 +54,7 @@ struct Inner {
     registry: Arc<RwLock<Registry>>,
     db: PathBuf,
     api_token: Option<String>,
+    keys: actions::Keys,
     pool: Mutex<Vec<Store>>,
     slots: Arc<tokio::sync::Semaphore>,
 }
@@ -63,6 +67,7 @@ impl std::fmt::Debug for ServeState {
                 "api_token",
                 &self.inner.api_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("keys", &self.inner.keys)
             .finish_non_exhaustive()
     }
 }
@@ -71,15 +76,51 @@ impl ServeState {
     /// `api_token` (from `CAPWATCH_API_TOKEN`) enables `POST /api/v1/reviews`;
     /// None or an empty token leaves the server read-only.
     pub fn new(registry: Arc<RwLock<Registry>>, db: PathBuf, api_token: Option<String>) -> Self {
+        Self::with_link_key(registry, db, api_token, None)
+    }
+
+    /// As [`ServeState::new`], with the key of the e-mail's action links
+    /// (`CAPWATCH_SECRET`): `/act/{token}` exists only with one. The API
+    /// token also enables reviewer sign-in and the dashboard's forms.
+    pub fn with_link_key(
+        registry: Arc<RwLock<Registry>>,
+        db: PathBuf,
+        api_token: Option<String>,
+        link_key: Option<crate::notify::link::LinkKey>,
+    ) -> Self {
+        let api_token = api_token.filter(|t| !t.is_empty());
+        let keys = actions::Keys::new(link_key, api_token.as_deref());
         ServeState {
             inner: Arc::new(Inner {
                 registry,
                 db,
-                api_token: api_token.filter(|t| !t.is_empty()),
+                api_token,
+                keys,
                 pool: Mutex::new(Vec::new()),
                 slots: Arc::new(tokio::sync::Semaphore::new(db_slots())),
             }),
         }
+    }
+
+    /// Whether the e-mail's action links are served.
+    pub fn actions(&self) -> bool {
+        self.inner.keys.links.is_some()
+    }
+
+    fn keys(&self) -> &actions::Keys {
+        &self.inner.keys
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    fn secure_cookies(&self) -> bool {
+        self.inner
+            .registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .settings
+            .public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
     }
 
     /// The database this server reads.
@@ -219,8 +260,10 @@ impl utoipa::Modify for HeaderRest {
 }
 
 /// Every route with its documentation: a route added here is in the
-/// OpenAPI document by construction. `with_reviews` adds the write route.
-fn routes(with_reviews: bool) -> OpenApiRouter<ServeState> {
+/// OpenAPI document by construction. `with_reviews` adds the write routes
+/// of the API token (the API review, sign-in and the dashboard's forms),
+/// `with_actions` the e-mail's action links.
+fn routes(with_reviews: bool, with_actions: bool) -> OpenApiRouter<ServeState> {
     let mut app = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(api::capabilities))
         .routes(routes!(api::capability))
@@ -243,35 +286,198 @@ fn routes(with_reviews: bool) -> OpenApiRouter<ServeState> {
             paths,
             method.layer(DefaultBodyLimit::max(64 * 1024)),
         ));
+        app = app
+            .routes(routes!(pages::signin_page, pages::signin_submit))
+            .routes(routes!(pages::signout))
+            .routes(routes!(pages::capability_review))
+            .routes(routes!(pages::capability_snooze))
+            .routes(routes!(pages::guide_review));
     }
-    app
+    if with_actions {
+        app = app.routes(routes!(pages::act_page, pages::act_submit));
+    }
+    app.layer(DefaultBodyLimit::max(64 * 1024))
 }
 
-/// The OpenAPI 3.1 description of the whole surface, the review route included.
+/// The OpenAPI 3.1 description of the whole surface, the write routes included.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes(true).into_openapi()
+    routes(true, true).into_openapi()
 }
 
 /// The whole HTTP surface. `POST /api/v1/reviews` is registered only when
 /// the state holds an API token.
 pub fn router(state: ServeState) -> Router {
-    let (app, _) = routes(state.writable()).split_for_parts();
+    let (app, _) = routes(state.writable(), state.actions()).split_for_parts();
     app.fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
-/// The HTML pages `dashboard` renders, with their documentation.
+/// The HTML pages `dashboard` and `actions` render, with their documentation.
 mod pages {
+    use super::actions::{self, RemoteAddr};
     use super::{PageError, ServeState, dashboard};
+    use axum::body::Bytes;
     use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
     use axum::response::Response;
+
+    #[utoipa::path(get, path = "/act/{token}", operation_id = "actionLinkPage", tag = "actions",
+        params(("token" = String, Path, description = "The signed token of an action link from an alert e-mail.")),
+        summary = "HTML: what an e-mail's action link would record, with the form that records it. Changes nothing.",
+        description = "Exists only when the server has CAPWATCH_SECRET. Sets the `capwatch_csrf` cookie the form's token goes with.",
+        responses(
+            (status = 200, description = "The confirmation page.", content_type = "text/html", body = String),
+            (status = 400, description = "The link is damaged or was changed.", content_type = "text/html", body = String),
+            (status = 404, description = "Its subject is no longer in the registry.", content_type = "text/html", body = String),
+            (status = 410, description = "The link expired, or was used already.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn act_page(
+        state: State<ServeState>,
+        token: Path<String>,
+        headers: HeaderMap,
+    ) -> Result<Response, PageError> {
+        actions::act_page(state, token, headers).await
+    }
+
+    #[utoipa::path(post, path = "/act/{token}", operation_id = "actionLinkRecord", tag = "actions",
+        params(("token" = String, Path, description = "The signed token of an action link from an alert e-mail.")),
+        summary = "HTML form post: record the review or snooze an action link names, once, with channel mail-link.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String,
+            description = "`csrf` (from the confirmation page, with its cookie) and an optional `note`."),
+        responses(
+            (status = 200, description = "Recorded.", content_type = "text/html", body = String),
+            (status = 400, description = "The link or the form is wrong.", content_type = "text/html", body = String),
+            (status = 403, description = "The form token is missing or does not match the cookie.", content_type = "text/html", body = String),
+            (status = 410, description = "The link expired, or was used already.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn act_submit(
+        state: State<ServeState>,
+        token: Path<String>,
+        remote: RemoteAddr,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::act_submit(state, token, remote, headers, body).await
+    }
+
+    #[utoipa::path(get, path = "/signin", operation_id = "signinPage", tag = "actions",
+        summary = "HTML: the reviewers' sign-in form (exists only with CAPWATCH_API_TOKEN).",
+        responses((status = 200, description = "HTML.", content_type = "text/html", body = String)))]
+    pub(super) async fn signin_page(
+        state: State<ServeState>,
+        headers: HeaderMap,
+    ) -> Result<Response, PageError> {
+        actions::signin_page(state, headers).await
+    }
+
+    #[utoipa::path(post, path = "/signin", operation_id = "signin", tag = "actions",
+        summary = "HTML form post: sign in with the API token; sets the `capwatch_session` cookie.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String,
+            description = "`csrf` (from the sign-in page, with its cookie) and `token`."),
+        responses(
+            (status = 303, description = "Signed in; to the dashboard."),
+            (status = 401, description = "Wrong token.", content_type = "text/html", body = String),
+            (status = 403, description = "The form token is missing or does not match the cookie.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn signin_submit(
+        state: State<ServeState>,
+        remote: RemoteAddr,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::signin_submit(state, remote, headers, body).await
+    }
+
+    #[utoipa::path(post, path = "/signout", operation_id = "signout", tag = "actions",
+        summary = "HTML form post: end the session.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "`csrf`."),
+        responses(
+            (status = 303, description = "Signed out; to the dashboard."),
+            (status = 403, description = "The form token is missing or wrong.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn signout(
+        state: State<ServeState>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::signout(state, headers, body).await
+    }
+
+    #[utoipa::path(post, path = "/capabilities/{id}/review", operation_id = "capabilityReviewForm", tag = "actions",
+        params(("id" = String, Path, description = "The capability id from the registry.")),
+        summary = "HTML form post (signed in): record a review of the capability, with channel web.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String,
+            description = "`csrf`, `by` (your name) and an optional `note`."),
+        responses(
+            (status = 303, description = "Recorded; back to the capability page."),
+            (status = 400, description = "The form is wrong.", content_type = "text/html", body = String),
+            (status = 401, description = "Not signed in.", content_type = "text/html", body = String),
+            (status = 403, description = "The form token is missing or wrong.", content_type = "text/html", body = String),
+            (status = 404, description = "No such capability.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn capability_review(
+        state: State<ServeState>,
+        id: Path<String>,
+        remote: RemoteAddr,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::capability_review(state, id, remote, headers, body).await
+    }
+
+    #[utoipa::path(post, path = "/capabilities/{id}/snooze", operation_id = "capabilitySnoozeForm", tag = "actions",
+        params(("id" = String, Path, description = "The capability id from the registry.")),
+        summary = "HTML form post (signed in): snooze one finding of the capability, with channel web.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String,
+            description = "`csrf`, `by`, `kind` (the finding), `days` (1–30) and `reason`."),
+        responses(
+            (status = 303, description = "Recorded; back to the capability page."),
+            (status = 400, description = "The form is wrong.", content_type = "text/html", body = String),
+            (status = 401, description = "Not signed in.", content_type = "text/html", body = String),
+            (status = 403, description = "The form token is missing or wrong.", content_type = "text/html", body = String),
+            (status = 404, description = "No such capability.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn capability_snooze(
+        state: State<ServeState>,
+        id: Path<String>,
+        remote: RemoteAddr,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::capability_snooze(state, id, remote, headers, body).await
+    }
+
+    #[utoipa::path(post, path = "/guides/{id}/review", operation_id = "guideReviewForm", tag = "actions",
+        params(("id" = String, Path, description = "The guide id from the registry.")),
+        summary = "HTML form post (signed in): record a review of the whole guide, with channel web.",
+        request_body(content_type = "application/x-www-form-urlencoded", content = String,
+            description = "`csrf`, `by` (your name) and an optional `note`."),
+        responses(
+            (status = 303, description = "Recorded; back to the dashboard."),
+            (status = 400, description = "The form is wrong.", content_type = "text/html", body = String),
+            (status = 401, description = "Not signed in.", content_type = "text/html", body = String),
+            (status = 403, description = "The form token is missing or wrong.", content_type = "text/html", body = String),
+            (status = 404, description = "No such guide.", content_type = "text/html", body = String),
+        ))]
+    pub(super) async fn guide_review(
+        state: State<ServeState>,
+        id: Path<String>,
+        remote: RemoteAddr,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, PageError> {
+        actions::guide_review(state, id, remote, headers, body).await
+    }
 
     #[utoipa::path(get, path = "/", operation_id = "dashboard", tag = "pages",
         summary = "HTML dashboard: the capability matrix grouped by guide.",
         responses((status = 200, description = "HTML.", content_type = "text/html", body = String)))]
-    pub(super) async fn index(state: State<ServeState>) -> Result<Response, PageError> {
-        dashboard::index(state).await
+    pub(super) async fn index(
+        state: State<ServeState>,
+        headers: HeaderMap,
+    ) -> Result<Response, PageError> {
+        dashboard::index(state, headers).await
     }
 
     #[utoipa::path(get, path = "/capabilities/{id}", operation_id = "capabilityPage", tag = "pages",
@@ -284,8 +490,9 @@ mod pages {
     pub(super) async fn capability(
         state: State<ServeState>,
         id: Path<String>,
+        headers: HeaderMap,
     ) -> Result<Response, PageError> {
-        dashboard::capability(state, id).await
+        dashboard::capability(state, id, headers).await
     }
 
     #[utoipa::path(get, path = "/changes/{id}", operation_id = "changePage", tag = "pages",
@@ -310,9 +517,13 @@ pub async fn serve(
     state: ServeState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is kept for the audit of web reviews and snoozes.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn security_headers(mut res: Response) -> Response {

@@ -280,6 +280,15 @@ impl Store {
     }
 
     /// Deliveries due at `now`: (alert, target).
+    /// Make every delivery not yet sent due at `now` (`alerts --retry`),
+    /// without touching its attempt count. Returns how many.
+    pub fn retry_now(&self, now: Timestamp) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE delivery SET next_attempt_at = ?1 WHERE state != 'sent' AND next_attempt_at > ?1",
+            params![ms(now)],
+        )?)
+    }
+
     pub fn due_deliveries(&self, now: Timestamp) -> Result<Vec<(AlertRow, String)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.alert_id, d.target FROM delivery d JOIN alert a ON a.id = d.alert_id

@@ -34,8 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![
+/// The migrations, in order; the database's `user_version` counts those applied.
+static MIGRATION_LIST: LazyLock<Vec<M<'static>>> = LazyLock::new(|| {
+    vec![
         M::up(include_str!("../../migrations/0001_watch/up.sql")),
         M::up(include_str!("../../migrations/0002_status/up.sql")),
         M::up(include_str!("../../migrations/0003_reviews_alerts/up.sql")),
@@ -46,8 +47,17 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0006_packed_content/up.sql")),
         M::up(include_str!("../../migrations/0007_reread/up.sql")),
         M::up(include_str!("../../migrations/0008_guide_claims/up.sql")),
-    ])
+        M::up(include_str!("../../migrations/0009_channels/up.sql")),
+    ]
 });
+
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(MIGRATION_LIST.clone()));
+
+/// The schema version this capwatch writes (the number of migrations).
+pub fn schema_version() -> usize {
+    MIGRATION_LIST.len()
+}
 
 /// Errors from the database itself (not outcomes of checks).
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +73,12 @@ pub enum StoreError {
     Migrate {
         path: PathBuf,
         source: rusqlite_migration::Error,
+    },
+    #[error("database {path} has schema {found}, this capwatch knows {known}: upgrade capwatch")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -110,6 +126,7 @@ impl Store {
         })?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", "ON")?;
+        check_not_newer(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -131,6 +148,7 @@ impl Store {
         // 1 MiB of page cache instead of SQLite's 2 MB: a check cycle writes
         // more than it reads back, and the OS caches the file anyway.
         conn.pragma_update(None, "cache_size", -1024)?;
+        check_not_newer(&conn, path)?;
         MIGRATIONS
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migrate {
@@ -183,6 +201,21 @@ impl Store {
     }
 }
 
+/// A database written by a newer capwatch: say so in one line instead of
+/// letting the migration library fail on it.
+fn check_not_newer(conn: &Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = schema_version();
+    if found > known as i64 {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(())
+}
+
 /// Milliseconds since the Unix epoch, as stored.
 pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -226,6 +259,32 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         MIGRATIONS.validate().unwrap();
+    }
+
+    #[test]
+    fn a_database_from_a_newer_capwatch_says_so_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        for err in [
+            Store::open(&path).err().unwrap(),
+            Store::open_read_only(&path).err().unwrap(),
+        ] {
+            let msg = err.to_string();
+            assert_eq!(
+                msg,
+                format!(
+                    "database {} has schema 99, this capwatch knows {}: upgrade capwatch",
+                    path.display(),
+                    schema_version()
+                )
+            );
+            assert_eq!(msg.lines().count(), 1);
+        }
     }
 
     #[test]

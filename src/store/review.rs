@@ -2,7 +2,7 @@
 
 use super::{Result, Store, StoreError, ms, ts};
 use crate::evaluate::{FindingKind, ReviewFact, SnoozeFact};
-use crate::model::Dimension;
+use crate::model::{Channel, Dimension, Origin};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -23,6 +23,9 @@ pub struct ReviewRow {
     pub at: Timestamp,
     pub by: String,
     pub note: Option<String>,
+    /// None for reviews recorded before channels were kept.
+    pub channel: Option<Channel>,
+    pub remote_addr: Option<String>,
 }
 
 /// A saved snooze.
@@ -31,6 +34,15 @@ pub struct SnoozeRow {
     pub capability_id: String,
     pub fact: SnoozeFact,
     pub ended_reason: Option<String>,
+    /// Who set it (None when recorded before this was kept, or from the CLI).
+    pub by: Option<String>,
+    /// None for snoozes recorded before channels were kept.
+    pub channel: Option<Channel>,
+    pub remote_addr: Option<String>,
+}
+
+fn channel_of(v: Option<String>) -> Option<Channel> {
+    v.and_then(|s| s.parse().ok())
 }
 
 impl Store {
@@ -43,6 +55,7 @@ impl Store {
         by: &str,
         note: Option<&str>,
         at: Timestamp,
+        origin: &Origin,
     ) -> Result<i64> {
         let (kind, id) = match subject {
             Subject::Capability(id) => ("capability", id),
@@ -50,8 +63,17 @@ impl Store {
         };
         let tx = self.conn.savepoint()?; // nests inside `Store::batch`
         tx.execute(
-            "INSERT INTO review (subject_kind, subject_id, at, by, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kind, id, ms(at), by, note],
+            "INSERT INTO review (subject_kind, subject_id, at, by, note, channel, remote_addr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                kind,
+                id,
+                ms(at),
+                by,
+                note,
+                origin.channel.as_str(),
+                origin.remote_addr
+            ],
         )?;
         let review = tx.last_insert_rowid();
         for sid in source_ids {
@@ -79,7 +101,7 @@ impl Store {
         until: Timestamp,
     ) -> Result<Vec<ReviewFact>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, at, by, note, subject_kind FROM review
+            "SELECT id, at, by, note, subject_kind, channel, remote_addr FROM review
              WHERE ((subject_kind = 'capability' AND subject_id = ?1) OR (subject_kind = 'guide' AND subject_id = ?2))
                AND at <= ?3
              ORDER BY at, id",
@@ -91,6 +113,8 @@ impl Store {
                 by: r.get(2)?,
                 note: r.get(3)?,
                 of_guide: r.get::<_, String>(4)? == "guide",
+                channel: channel_of(r.get(5)?),
+                remote_addr: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -111,7 +135,7 @@ impl Store {
 
     fn reviews_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<ReviewRow>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, subject_kind, subject_id, at, by, note FROM review WHERE {cond} ORDER BY at DESC, id DESC"
+            "SELECT id, subject_kind, subject_id, at, by, note, channel, remote_addr FROM review WHERE {cond} ORDER BY at DESC, id DESC"
         ))?;
         let rows = stmt.query_map(p, |r| {
             Ok(ReviewRow {
@@ -121,6 +145,8 @@ impl Store {
                 at: ts(r.get(3)?),
                 by: r.get(4)?,
                 note: r.get(5)?,
+                channel: channel_of(r.get(6)?),
+                remote_addr: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -148,10 +174,12 @@ impl Store {
         reason: &str,
         seen_snapshots: &BTreeMap<String, Option<i64>>,
         seen_drift: &[Dimension],
+        by: Option<&str>,
+        origin: &Origin,
     ) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO snooze (capability_id, kind, at, until, reason, seen_snapshot, seen_drift)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO snooze (capability_id, kind, at, until, reason, seen_snapshot, seen_drift, by, channel, remote_addr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 capability_id,
                 kind.as_str(),
@@ -160,6 +188,9 @@ impl Store {
                 reason,
                 serde_json::to_string(seen_snapshots).expect("serialize"),
                 serde_json::to_string(seen_drift).expect("serialize"),
+                by,
+                origin.channel.as_str(),
+                origin.remote_addr,
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -177,7 +208,8 @@ impl Store {
     /// Snoozes of a capability set at or before `until`, oldest first.
     pub fn snoozes(&self, capability_id: &str, until: Timestamp) -> Result<Vec<SnoozeRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, at, until, reason, seen_snapshot, seen_drift, ended_at, ended_reason
+            "SELECT id, kind, at, until, reason, seen_snapshot, seen_drift, ended_at, ended_reason,
+                    by, channel, remote_addr
              FROM snooze WHERE capability_id = ?1 AND at <= ?2 ORDER BY at, id",
         )?;
         let rows = stmt.query_map(params![capability_id, ms(until)], |r| {
@@ -197,9 +229,41 @@ impl Store {
                     ended_at: r.get::<_, Option<i64>>(7)?.map(ts),
                 },
                 ended_reason: r.get(8)?,
+                by: r.get(9)?,
+                channel: channel_of(r.get(10)?),
+                remote_addr: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether the action link `link_id` was used already.
+    pub fn action_link_used(&self, link_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM action_link_use WHERE link_id = ?1")?
+            .query_row([link_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Mark an action link used; false when it was used already (nothing
+    /// written). Call it in the same transaction as what the link records.
+    pub fn use_action_link(
+        &self,
+        link_id: &str,
+        alert_id: i64,
+        action: &str,
+        owner: &str,
+        at: Timestamp,
+        remote_addr: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT INTO action_link_use (link_id, alert_id, action, owner, used_at, remote_addr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (link_id) DO NOTHING",
+            params![link_id, alert_id, action, owner, ms(at), remote_addr],
+        )?;
+        Ok(n == 1)
     }
 
     /// The guide's date as read from its page, and when the page was read.

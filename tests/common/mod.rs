@@ -2,6 +2,7 @@
 //! controls, a registry writer, and the capwatch binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod smtp;
 pub mod webhook;
 
@@ -291,7 +292,16 @@ impl Project {
 
     /// `capwatch --config <registry> ARGS…`, run in the project folder.
     pub fn capwatch(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.capwatch_env(&[], args)
+    }
+
+    /// [`Project::capwatch`] with these environment variables set.
+    pub fn capwatch_env(&self, env: &[(&str, &str)], args: &[&str]) -> assert_cmd::assert::Assert {
         let mut cmd = assert_cmd::Command::cargo_bin("capwatch").unwrap();
+        cmd.env_remove("CAPWATCH_SECRET");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.current_dir(self.path())
             .env_remove("CAPWATCH_DB")
             .env_remove("CAPWATCH_CONFIG")
