@@ -99,9 +99,9 @@ fn the_guide_text_is_the_claim_and_an_edit_moves_it() {
         drift.contains("Guide says: “Pulse Assistant (beta)"),
         "{drift}"
     );
-    assert!(
-        drift.contains("Docs say: “Pulse Assistant is generally available.”"),
-        "{drift}"
+    assert_eq!(
+        pulse["observed"]["evidence"][0]["quote"], "Pulse Assistant is generally available.",
+        "the docs' sentence is beside it"
     );
 
     let text = stdout(&p.capwatch(&["status"]).success());

@@ -409,18 +409,13 @@ pub fn assess(f: &Facts, now: Timestamp) -> Assessment {
             .and_then(|r| r.split(':').next())
             .map(|v| format!(" (re-read with rules {v}: the stored page was read again; the page itself did not change)"))
             .unwrap_or_default();
-        // Side by side: the guide's sentence to fix, the docs' sentence.
-        let mut sides = String::new();
-        if let Some(q) = &f.claim_quote {
-            sides.push_str(&format!(" Guide says: “{q}”"));
-        }
-        if let Some(e) = observed
-            .evidence
-            .iter()
-            .find(|e| drift.iter().any(|d| d.as_str() == e.dimension))
-        {
-            sides.push_str(&format!(" Docs say: “{}”", e.quote));
-        }
+        // The guide's sentence to fix; the docs' sentences travel beside it
+        // as the finding's evidence ("Docs say: …" in the digest).
+        let sides = f
+            .claim_quote
+            .as_ref()
+            .map(|q| format!(". Guide says: “{q}”"))
+            .unwrap_or_default();
         findings.push(Finding {
             kind: FindingKind::Drift,
             cause: format!("{}|{}|{}", obs.stage, obs.access, obs.regions),

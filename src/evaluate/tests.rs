@@ -249,8 +249,9 @@ fn drift_shows_the_guide_sentence_beside_the_docs_sentence() {
     let a = assess(&f, at("2026-11-27T00:00:00Z"));
     let s = &a.findings[0].summary;
     assert!(
-        s.contains("Guide says: “Cap (beta) — account-gated.”")
-            && s.contains("Docs say: “Cap is generally available.”"),
+        s.contains("Guide says: “Cap (beta) — account-gated.”"),
         "{s}"
     );
+    // The docs' sentence is the finding's evidence, shown beside it.
+    assert_eq!(a.observed.evidence[0].quote, "Cap is generally available.");
 }

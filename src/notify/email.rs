@@ -647,7 +647,8 @@ fn text_item(out: &mut String, item: &Item) {
         out.push_str("  (Reminder: this finding is still open.)\n");
     }
     if !item.evidence.is_empty() {
-        out.push_str("  Evidence:\n");
+        // The docs' sentences; a drift's summary carries the guide's beside them.
+        out.push_str("  Docs say:\n");
         for q in item.evidence.iter().take(MAX_QUOTES) {
             let _ = writeln!(
                 out,
@@ -835,7 +836,7 @@ fn html_item(item: &Item) -> Markup {
                 "\n"
             }
             @if !item.evidence.is_empty() {
-                p style="margin:8px 0 2px" { "Evidence:" }
+                p style="margin:8px 0 2px" { "Docs say:" }
                 "\n"
                 @for q in item.evidence.iter().take(MAX_QUOTES) {
                     blockquote style="margin:4px 0 4px 8px;padding-left:8px;border-left:2px solid #ccc" {
