@@ -82,8 +82,8 @@ fn main() {
     let subject = Subject::new("Sponsored Products", &[]);
     let vocabulary = Vocabulary::default();
 
-    // `select = "main"` lets extract cut each page down to its `<main>`
-    // before parsing; `:is(main)` selects the same elements but is not
+    // `select = "main"` lets extract read each page's `<main>` as a stream
+    // of tokens; `:is(main)` selects the same elements but is not
     // recognised as "main only", so it parses the whole page. Both must read
     // every page alike.
     let whole = Selection::new(":is(main)", &[]).expect("valid selection");
@@ -115,7 +115,7 @@ fn main() {
             extract::content_hash(&text).len() + text.len()
         });
         ext.push(c);
-        // The same without the `<main>` pre-pass.
+        // The same through the full parse (no stream).
         let (c, _, _) = measure(&pages, |p| {
             let page = extract::extract(p, ContentKind::Html, &whole).expect("main matches");
             let text = page.text();

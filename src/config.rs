@@ -1077,25 +1077,11 @@ fn claimable_stages() -> String {
 fn suggest(got: &str, known: &[&str]) -> String {
     known
         .iter()
-        .map(|k| (edit_distance(got, k), k))
+        .map(|k| (strsim::levenshtein(got, k), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
         .min()
         .map(|(_, k)| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `90d`, `12h`, `30m`, `45s`, `2w`, or a sum such as `1d12h`.

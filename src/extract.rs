@@ -12,13 +12,10 @@
 //! - HTML is parsed with scraper; `ignore` subtrees and non-content elements
 //!   (script, style, svg, …) are skipped; notes, alerts and banners become
 //!   [`BlockKind::Callout`]. When a source reads only `<main>` (the default
-//!   select or `main`, with `ignore` selectors that look at nothing but the
-//!   element they match), [`slice`] first cuts the page down to its title
-//!   and `<main>` elements, so the parse skips head, navigation and footer;
-//!   the result is the same page. With no `ignore` selectors at all,
-//!   [`stream`] reads those `<main>` elements without building a tree —
-//!   a tokenizer and a model of the parser's tree rules driving the same
-//!   walk — and hands anything it does not model back to the parse.
+//!   select or `main`) and ignores nothing, [`stream`] reads the page
+//!   without building a tree — html5gum's tokenizer and a model of the
+//!   parser's tree rules driving the same walk — and hands anything it does
+//!   not model back to the full parse.
 //! - Markdown (pulldown-cmark) maps to the same blocks; block quotes, GitHub and
 //!   Azure `[!NOTE]` markers, `**Note:**` paragraphs, Liquid `{% note %}` blocks
 //!   and MkDocs `!!!` admonitions become callouts; front matter gives the title.
@@ -29,7 +26,6 @@
 //! Link text is kept in the block text and its byte ranges recorded in
 //! [`Block::links`]; link targets never appear in the text.
 
-mod slice;
 mod stream;
 
 use crate::model::{Block, BlockKind, Page};
@@ -95,9 +91,8 @@ pub struct Selection {
     alternatives: Vec<Selector>,
     first_match: bool,
     ignore: Vec<Selector>,
-    /// The selection reads only `<main>` elements, and no `ignore` selector
-    /// looks outside the element it matches: HTML pages can be cut down to
-    /// their `<main>` before the full parse ([`slice`]).
+    /// The selection reads only `<main>` elements: with no `ignore`
+    /// selectors, HTML pages can be read as a stream ([`stream`]).
     main_only: bool,
 }
 
@@ -121,8 +116,7 @@ impl Selection {
             .iter()
             .map(|s| parse_selector(s, "ignore selector"))
             .collect::<Result<Vec<_>, _>>()?;
-        let main_only = (first_match || source.eq_ignore_ascii_case("main"))
-            && ignore_list.iter().all(|s| is_compound(s));
+        let main_only = first_match || source.eq_ignore_ascii_case("main");
         Ok(Selection {
             source,
             alternatives,
@@ -171,32 +165,6 @@ impl Default for Selection {
 
 fn parse_selector(s: &str, what: &str) -> Result<Selector, String> {
     Selector::parse(s).map_err(|e| format!("{what} `{s}` is not valid CSS: {e}"))
-}
-
-/// A selector list whose parts each match an element by its own name,
-/// classes, id and attributes: no combinators, no pseudo-classes (which could
-/// look at ancestors or siblings).
-fn is_compound(list: &str) -> bool {
-    split_selector_list(list).iter().all(|part| {
-        let mut depth = 0i32;
-        let mut quote = None;
-        part.chars().all(|c| {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '[') => depth += 1,
-                (None, ']') => depth -= 1,
-                (None, c)
-                    if depth == 0 && (c.is_whitespace() || matches!(c, '>' | '+' | '~' | ':')) =>
-                {
-                    return false;
-                }
-                _ => {}
-            }
-            true
-        })
-    })
 }
 
 /// `a ,b` → `a, b`, so spacing does not change what the default means.
@@ -947,16 +915,11 @@ static CONTAINER_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 
 fn extract_html(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
     // Parsing builds a node for every tag; when only `<main>` is read, most
-    // of a documentation page (head, header, navigation, footer) need not be.
-    let parts = selection.main_only.then(|| slice::scan(text)).flatten();
-    // Most pages' `<main>` can then be read as a stream, without a tree.
-    if let Some(parts) = &parts
-        && let Some(page) = stream::main_page(parts, selection)
-    {
+    // pages can be read as a stream of tokens instead.
+    if let Some(page) = stream::main_page(text, selection) {
         return Ok(page);
     }
-    let sliced = parts.as_ref().map(slice::main_document);
-    parse_and_walk(sliced.as_deref().unwrap_or(text), selection)
+    parse_and_walk(text, selection)
 }
 
 fn parse_and_walk(text: &str, selection: &Selection) -> Result<Page, ExtractError> {
@@ -2015,8 +1978,8 @@ let y = 2;</code></pre>
         assert_eq!(content_hash(&a.text()), content_hash(&b.text()));
     }
 
-    /// The page as the full parse reads it and as the `<main>` pre-pass
-    /// does: the two must agree whenever the pre-pass is used.
+    /// The page as the full parse reads it and as `extract_html` does (as a
+    /// stream where it can): the two must always agree.
     fn both_ways(
         src: &str,
         selection: &Selection,
@@ -2046,7 +2009,7 @@ let y = 2;</code></pre>
 <footer>© 2026</footer></body></html>"##;
 
     #[test]
-    fn main_prepass_reads_the_same_page_as_the_full_parse() {
+    fn main_stream_reads_the_same_page_as_the_full_parse() {
         let default = Selection::default();
         let main = Selection::new("main", &[]).unwrap();
         let ignoring = Selection::new(
@@ -2059,7 +2022,11 @@ let y = 2;</code></pre>
             let (full, fast) = both_ways(TRICKY, sel);
             let full = full.unwrap();
             assert_eq!(Ok(&full), fast.as_ref(), "select {}", sel.select_source());
-            assert!(slice::scan(TRICKY).is_some(), "the pre-pass was used");
+            assert_eq!(
+                stream::main_page(TRICKY, sel).is_some(),
+                sel.ignore.is_empty(),
+                "the stream was used"
+            );
         }
         let page = extract_html(TRICKY, &main).unwrap();
         assert_eq!(page.title.as_deref(), Some("Widget & Co docs"));
@@ -2080,7 +2047,7 @@ let y = 2;</code></pre>
             text.contains("in beta") && !ignored.contains("in beta"),
             "{ignored}"
         );
-        // The default select takes the first main only, as without the pre-pass.
+        // The default select takes the first main only, as the full parse does.
         assert!(
             !extract_html(TRICKY, &default)
                 .unwrap()
@@ -2090,7 +2057,7 @@ let y = 2;</code></pre>
     }
 
     #[test]
-    fn main_prepass_gives_up_where_it_cannot_be_sure() {
+    fn pages_the_stream_leaves_read_as_the_full_parse_does() {
         for (why, src) in [
             ("no main", "<html><body><article>a</article></body></html>"),
             ("unclosed main", "<html><body><main><p>a</p></body></html>"),
@@ -2116,19 +2083,25 @@ let y = 2;</code></pre>
             ),
             ("unterminated comment", "<body><main>a</main><!-- x"),
             ("unterminated tag", "<body><main>a</main><p class=\"x>"),
+            (
+                "frameset",
+                "<body><main></main><frameset></frameset></body>",
+            ),
         ] {
-            assert!(slice::scan(src).is_none(), "{why}");
+            for sel in [Selection::default(), Selection::new("main", &[]).unwrap()] {
+                let (full, fast) = both_ways(src, &sel);
+                assert_eq!(full, fast, "{why}");
+            }
         }
-        // Giving up falls back to the full parse: same pages as before.
         let sel = Selection::default();
         let src = "<html><body><main><p>a</p></body></html>";
         assert_eq!(extract_html(src, &sel).unwrap().text(), "a\n");
     }
 
     #[test]
-    fn main_prepass_keeps_the_doctype_that_sets_the_parse_mode() {
+    fn main_stream_keeps_the_doctype_that_sets_the_parse_mode() {
         // Without a doctype a table does not close an open paragraph (quirks
-        // mode); with one it does. The pre-pass must keep that difference.
+        // mode); with one it does. The stream must keep that difference.
         for doctype in ["", "<!DOCTYPE html>"] {
             let src = format!(
                 "{doctype}<html><body><main><p>a<table><tr><td>b</td></tr></table>c</p></main></body></html>"
@@ -2139,33 +2112,17 @@ let y = 2;</code></pre>
     }
 
     #[test]
-    fn main_prepass_is_used_only_for_selections_it_cannot_change() {
-        assert!(
-            Selection::new(
-                "main",
-                &["nav".into(), ".toc".into(), "div[data-x=\"a b\"]".into()]
-            )
-            .unwrap()
-            .main_only
-        );
-        for (select, ignore) in [
-            ("article", vec![]),
-            ("main, aside", vec![]),
-            ("#content", vec![]),
-            ("main", vec!["div.wrap main aside".to_string()]),
-            ("main", vec!["body > main .x".to_string()]),
-            ("main", vec!["p:first-child".to_string()]),
-            ("main", vec!["h2 + p".to_string()]),
-        ] {
-            assert!(
-                !Selection::new(select, &ignore).unwrap().main_only,
-                "{select} {ignore:?}"
-            );
+    fn main_stream_is_used_only_for_selections_that_read_main() {
+        for select in [Selection::default_select(), "main", "MAIN"] {
+            assert!(Selection::new(select, &[]).unwrap().main_only, "{select}");
+        }
+        for select in ["article", "main, aside", "#content", ":is(main)"] {
+            assert!(!Selection::new(select, &[]).unwrap().main_only, "{select}");
         }
     }
 
     #[test]
-    fn main_prepass_agrees_on_every_html_fixture() {
+    fn main_stream_agrees_on_every_html_fixture() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
         let mut used = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -2174,7 +2131,7 @@ let y = 2;</code></pre>
                 continue;
             }
             let src = std::fs::read_to_string(&path).unwrap();
-            used += usize::from(slice::scan(&src).is_some());
+            used += usize::from(stream::main_page(&src, &Selection::default()).is_some());
             for sel in [
                 Selection::default(),
                 Selection::new("main", &["nav".into()]).unwrap(),
@@ -2183,6 +2140,6 @@ let y = 2;</code></pre>
                 assert_eq!(full, fast, "{}", path.display());
             }
         }
-        assert!(used >= 5, "the pre-pass ran on {used} fixture pages");
+        assert!(used >= 5, "the stream read {used} fixture pages");
     }
 }

@@ -1,74 +1,52 @@
 //! Streaming extraction of `<main>`: a page's blocks without building a tree.
 //!
-//! In: what [`slice::scan`] found in a page (its title and `<main>`
-//! elements) and a [`Selection`] that reads only `<main>` and has no
+//! In: a page's text and a [`Selection`] that reads only `<main>` and has no
 //! `ignore` selectors. Out: `Some(page)` — the same [`Page`] the parse and
 //! DOM walk of the parent module give — or `None` when the page holds
 //! something this pass does not model; the caller then parses in full.
 //!
-//! A tokenizer reads each `<main>`, and a model of html5ever's tree-builder rules (the
-//! stack of open elements, implied end tags, scopes, table modes) turns its
-//! tags into element starts and ends. Those drive the same [`Builder`], in
-//! the same order, as [`super::HtmlWalker`] does over the tree.
+//! html5gum's tokenizer (WHATWG-compliant; it leaves switching to raw text
+//! to its [`Emitter`], as html5ever's tokenizer leaves it to the tree
+//! builder) reads the page; the emitter here stands in for the tree builder.
+//! Outside `<main>` it keeps only what decides where the `<main>` elements
+//! are and how the tokenizer reads on: it switches the tokenizer to raw text
+//! after `<script>`, `<style>`, `<title>`… as the tree builder does, follows
+//! SVG and MathML nesting (no raw text there, and CDATA sections), takes the
+//! first `<title>`, and counts the elements the parser would carry into a
+//! `<main>`. Inside each `<main>` a model of the tree builder's rules (the
+//! stack of open elements, implied end tags, scopes, table modes) turns tags
+//! into element starts and ends, which drive the same [`Builder`], in the
+//! same order, as [`super::HtmlWalker`] does over the tree.
 //!
 //! The model covers what documentation pages are made of. Where the parser
 //! would do more than push and pop — reopen formatting elements that an
 //! implied end tag closed (the adoption agency and reconstruction), move
 //! content out of a table (foster parenting), read forms, `<select>`,
-//! templates, MathML, CDATA, or act on a stray end tag — the pass gives up.
-//! `diff_tests` hold it to the full parse on generated and fixture pages.
+//! templates, framesets, MathML or HTML inside SVG, or act on a stray end
+//! tag — the pass gives up. `diff_tests` hold it to the full parse on
+//! generated and fixture pages.
 
 use super::{
-    Builder, Cell, Ctx, INLINE_TAGS, SKIP_TAGS, Selection, callout_signals, collapse_ws,
-    heading_level, hidden_signals, join_cells, slice, text_node,
+    Builder, Cell, Ctx, INLINE_TAGS, SKIP_TAGS, Selection, callout_signals, heading_level,
+    hidden_signals, join_cells, text_node,
 };
 use crate::model::{BlockKind, Page};
-use markup5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
-use std::borrow::Cow;
+use html5gum::{Emitter, Error, State, Tokenizer};
+use markup5ever::{LocalName, local_name};
 
-/// The page whose title and `<main>` elements [`slice::scan`] found, as
-/// [`super::parse_and_walk`] gives it, read without building a tree; `None`
-/// when the page holds something this pass does not model.
-pub(super) fn main_page(parts: &slice::Parts<'_>, selection: &Selection) -> Option<Page> {
+/// The page as [`super::parse_and_walk`] gives it, read without building a
+/// tree; `None` when the page holds something this pass does not model.
+pub(super) fn main_page(html: &str, selection: &Selection) -> Option<Page> {
     if !selection.main_only || !selection.ignore.is_empty() {
         return None;
     }
     // The default select reads the first `<main>`; `main` reads them all.
-    let roots = if selection.first_match {
-        &parts.mains[..1]
-    } else {
-        &parts.mains[..]
-    };
-    let mut title = match parts.title {
-        Some(raw) => Found::Title(title_text(raw)?),
-        // The first title, if any, is inside a `<main>`: all must be read.
-        None if roots.len() < parts.mains.len() => return None,
-        None => Found::Looking,
-    };
-    let mut page = Builder::default();
-    for root in roots {
-        let root = normalise_newlines(root);
-        let mut stream = Stream {
-            out: vec![std::mem::take(&mut page)],
-            open: Vec::new(),
-            skipping: 0,
-            foreign: Vec::new(),
-            ignore_lf: false,
-            title,
-        };
-        stream.run(&root)?;
-        title = stream.title;
-        page = stream.out.pop()?;
-        page.flush(BlockKind::Paragraph);
+    let reader = Reader::new(html, Stream::new(!selection.first_match));
+    // The reader yields once: the page, or `None` when it gave up.
+    match Tokenizer::new_with_emitter(html, reader).next() {
+        Some(Ok(page)) => page,
+        None => None,
     }
-    let title = match title {
-        Found::Title(t) => t,
-        Found::Looking => None,
-    };
-    Some(Page {
-        title,
-        blocks: page.blocks,
-    })
 }
 
 /// The document's title: the text of its first `<title>`, once found.
@@ -78,253 +56,330 @@ enum Found {
     Title(Option<String>),
 }
 
-/// The text of a `<title …>…</title>` slice as the tree holds it (inner
-/// `None` when it is empty); outer `None` when the slice is not one this
-/// pass can read (unclosed, or holding NUL).
-fn title_text(raw: &str) -> Option<Option<String>> {
-    let b = raw.as_bytes();
-    if memchr::memchr(0, b).is_some() {
-        return None;
-    }
-    let (_, after) = slice::tag_name(b, 1);
-    let start = slice::tag_end(b, after)?;
-    let (end, _) = slice::raw_text_end(b, start, b"title")?;
-    let text = normalise_newlines(&raw[start..end]);
-    let text = collapse_ws(&decode(&text, false));
-    Some((!text.is_empty()).then_some(text))
-}
-
-/// The parser's input preprocessing: CR LF and lone CR become LF.
-fn normalise_newlines(s: &str) -> Cow<'_, str> {
-    if memchr::memchr(b'\r', s.as_bytes()).is_none() {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
-}
-
 // ---------------------------------------------------------------------------
 // Tag sets, as html5ever's tree builder names them.
 
-const FORMATTING: &[&str] = &[
-    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
-];
+fn is_formatting(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("a")
+            | local_name!("b")
+            | local_name!("big")
+            | local_name!("code")
+            | local_name!("em")
+            | local_name!("font")
+            | local_name!("i")
+            | local_name!("nobr")
+            | local_name!("s")
+            | local_name!("small")
+            | local_name!("strike")
+            | local_name!("strong")
+            | local_name!("tt")
+            | local_name!("u")
+    )
+}
 
-const SPECIAL: &[&str] = &[
-    "address",
-    "applet",
-    "area",
-    "article",
-    "aside",
-    "base",
-    "basefont",
-    "bgsound",
-    "blockquote",
-    "body",
-    "br",
-    "button",
-    "caption",
-    "center",
-    "col",
-    "colgroup",
-    "dd",
-    "details",
-    "dir",
-    "div",
-    "dl",
-    "dt",
-    "embed",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "frame",
-    "frameset",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "header",
-    "hgroup",
-    "hr",
-    "html",
-    "iframe",
-    "img",
-    "input",
-    "isindex",
-    "li",
-    "link",
-    "listing",
-    "main",
-    "marquee",
-    "menu",
-    "meta",
-    "nav",
-    "noembed",
-    "noframes",
-    "noscript",
-    "object",
-    "ol",
-    "p",
-    "param",
-    "plaintext",
-    "pre",
-    "script",
-    "section",
-    "select",
-    "source",
-    "style",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "template",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "title",
-    "tr",
-    "track",
-    "ul",
-    "wbr",
-    "xmp",
-];
+fn is_special(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("address")
+            | local_name!("applet")
+            | local_name!("area")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("base")
+            | local_name!("basefont")
+            | local_name!("bgsound")
+            | local_name!("blockquote")
+            | local_name!("body")
+            | local_name!("br")
+            | local_name!("button")
+            | local_name!("caption")
+            | local_name!("center")
+            | local_name!("col")
+            | local_name!("colgroup")
+            | local_name!("dd")
+            | local_name!("details")
+            | local_name!("dir")
+            | local_name!("div")
+            | local_name!("dl")
+            | local_name!("dt")
+            | local_name!("embed")
+            | local_name!("fieldset")
+            | local_name!("figcaption")
+            | local_name!("figure")
+            | local_name!("footer")
+            | local_name!("form")
+            | local_name!("frame")
+            | local_name!("frameset")
+            | local_name!("h1")
+            | local_name!("h2")
+            | local_name!("h3")
+            | local_name!("h4")
+            | local_name!("h5")
+            | local_name!("h6")
+            | local_name!("head")
+            | local_name!("header")
+            | local_name!("hgroup")
+            | local_name!("hr")
+            | local_name!("html")
+            | local_name!("iframe")
+            | local_name!("img")
+            | local_name!("input")
+            | local_name!("isindex")
+            | local_name!("li")
+            | local_name!("link")
+            | local_name!("listing")
+            | local_name!("main")
+            | local_name!("marquee")
+            | local_name!("menu")
+            | local_name!("meta")
+            | local_name!("nav")
+            | local_name!("noembed")
+            | local_name!("noframes")
+            | local_name!("noscript")
+            | local_name!("object")
+            | local_name!("ol")
+            | local_name!("p")
+            | local_name!("param")
+            | local_name!("plaintext")
+            | local_name!("pre")
+            | local_name!("script")
+            | local_name!("section")
+            | local_name!("select")
+            | local_name!("source")
+            | local_name!("style")
+            | local_name!("summary")
+            | local_name!("table")
+            | local_name!("tbody")
+            | local_name!("td")
+            | local_name!("template")
+            | local_name!("textarea")
+            | local_name!("tfoot")
+            | local_name!("th")
+            | local_name!("thead")
+            | local_name!("title")
+            | local_name!("tr")
+            | local_name!("track")
+            | local_name!("ul")
+            | local_name!("wbr")
+            | local_name!("xmp")
+    )
+}
 
 /// Start tags that close an open `<p>` (in button scope) and open an element.
-const CLOSES_P: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "center",
-    "details",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "header",
-    "hgroup",
-    "main",
-    "menu",
-    "nav",
-    "ol",
-    "p",
-    "search",
-    "section",
-    "summary",
-    "ul",
-];
+fn closes_p(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("address")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("blockquote")
+            | local_name!("center")
+            | local_name!("details")
+            | local_name!("dialog")
+            | local_name!("dir")
+            | local_name!("div")
+            | local_name!("dl")
+            | local_name!("fieldset")
+            | local_name!("figcaption")
+            | local_name!("figure")
+            | local_name!("footer")
+            | local_name!("header")
+            | local_name!("hgroup")
+            | local_name!("main")
+            | local_name!("menu")
+            | local_name!("nav")
+            | local_name!("ol")
+            | local_name!("p")
+            | local_name!("search")
+            | local_name!("section")
+            | local_name!("summary")
+            | local_name!("ul")
+    )
+}
 
 /// End tags that close the element of that name if it is in scope: the
-/// blocks of [`CLOSES_P`] (not `p`, which has rules of its own), `button`
+/// blocks of [`closes_p`] (not `p`, which has rules of its own), `button`
 /// and `pre`.
-fn closes_block(name: &str) -> bool {
-    (name != "p" && CLOSES_P.contains(&name)) || matches!(name, "button" | "pre")
+fn closes_block(n: &LocalName) -> bool {
+    (*n != local_name!("p") && closes_p(n))
+        || matches!(*n, local_name!("button") | local_name!("pre"))
 }
 
 /// Start tags the model leaves to the full parse.
-const NOT_MODELLED: &[&str] = &[
-    "applet",
-    "body",
-    "caption",
-    "col",
-    "colgroup",
-    "form",
-    "frame",
-    "frameset",
-    "head",
-    "html",
-    "image",
-    "isindex",
-    "listing",
-    "marquee",
-    "math",
-    "noembed",
-    "noframes",
-    "object",
-    "optgroup",
-    "option",
-    "plaintext",
-    "rb",
-    "rp",
-    "rt",
-    "rtc",
-    "select",
-    "template",
-    "xmp",
-];
+fn not_modelled(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("applet")
+            | local_name!("body")
+            | local_name!("caption")
+            | local_name!("col")
+            | local_name!("colgroup")
+            | local_name!("form")
+            | local_name!("frame")
+            | local_name!("frameset")
+            | local_name!("head")
+            | local_name!("html")
+            | local_name!("image")
+            | local_name!("isindex")
+            | local_name!("listing")
+            | local_name!("marquee")
+            | local_name!("math")
+            | local_name!("noembed")
+            | local_name!("noframes")
+            | local_name!("object")
+            | local_name!("optgroup")
+            | local_name!("option")
+            | local_name!("plaintext")
+            | local_name!("rb")
+            | local_name!("rp")
+            | local_name!("rt")
+            | local_name!("rtc")
+            | local_name!("select")
+            | local_name!("template")
+            | local_name!("xmp")
+    )
+}
 
 /// Elements that are opened and closed by their start tag.
-const VOID: &[&str] = &[
-    "area", "base", "basefont", "bgsound", "br", "embed", "hr", "img", "input", "keygen", "link",
-    "meta", "param", "source", "track", "wbr",
-];
+fn is_void(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("area")
+            | local_name!("base")
+            | local_name!("basefont")
+            | local_name!("bgsound")
+            | local_name!("br")
+            | local_name!("embed")
+            | local_name!("hr")
+            | local_name!("img")
+            | local_name!("input")
+            | local_name!("keygen")
+            | local_name!("link")
+            | local_name!("meta")
+            | local_name!("param")
+            | local_name!("source")
+            | local_name!("track")
+            | local_name!("wbr")
+    )
+}
 
-/// Elements read as raw text up to their end tag (with scripting on, as
-/// the parser runs); all of them are skipped content.
-const RAW_TEXT: &[&str] = &["script", "style", "noscript", "iframe", "textarea", "title"];
+/// How the tokenizer reads the text of an HTML element, as the tree builder
+/// tells it (with scripting on, as the parser runs): `None` for markup.
+fn raw_state(n: &LocalName) -> Option<State> {
+    match *n {
+        local_name!("script") => Some(State::ScriptData),
+        local_name!("title") | local_name!("textarea") => Some(State::RcData),
+        local_name!("style")
+        | local_name!("xmp")
+        | local_name!("iframe")
+        | local_name!("noembed")
+        | local_name!("noframes")
+        | local_name!("noscript") => Some(State::RawText),
+        _ => None,
+    }
+}
 
-/// Start tags that end SVG content in the parser (a "breakout").
-const BREAKOUT: &[&str] = &[
-    "b",
-    "big",
-    "blockquote",
-    "body",
-    "br",
-    "center",
-    "code",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "font",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "hr",
-    "i",
-    "img",
-    "li",
-    "listing",
-    "menu",
-    "meta",
-    "nobr",
-    "ol",
-    "p",
-    "pre",
-    "ruby",
-    "s",
-    "small",
-    "span",
-    "strong",
-    "strike",
-    "sub",
-    "sup",
-    "table",
-    "tt",
-    "u",
-    "ul",
-    "var",
-];
+/// Start tags that end SVG or MathML content in the parser (a "breakout";
+/// `font` only with some attributes, always here).
+fn breaks_out(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("b")
+            | local_name!("big")
+            | local_name!("blockquote")
+            | local_name!("body")
+            | local_name!("br")
+            | local_name!("center")
+            | local_name!("code")
+            | local_name!("dd")
+            | local_name!("div")
+            | local_name!("dl")
+            | local_name!("dt")
+            | local_name!("em")
+            | local_name!("embed")
+            | local_name!("font")
+            | local_name!("h1")
+            | local_name!("h2")
+            | local_name!("h3")
+            | local_name!("h4")
+            | local_name!("h5")
+            | local_name!("h6")
+            | local_name!("head")
+            | local_name!("hr")
+            | local_name!("i")
+            | local_name!("img")
+            | local_name!("li")
+            | local_name!("listing")
+            | local_name!("menu")
+            | local_name!("meta")
+            | local_name!("nobr")
+            | local_name!("ol")
+            | local_name!("p")
+            | local_name!("pre")
+            | local_name!("ruby")
+            | local_name!("s")
+            | local_name!("small")
+            | local_name!("span")
+            | local_name!("strong")
+            | local_name!("strike")
+            | local_name!("sub")
+            | local_name!("sup")
+            | local_name!("table")
+            | local_name!("tt")
+            | local_name!("u")
+            | local_name!("ul")
+            | local_name!("var")
+    )
+}
 
-const TABLE_SECTIONS: &[&str] = &["tbody", "thead", "tfoot"];
+/// SVG and MathML elements whose content the parser reads as HTML.
+fn is_integration_point(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("title")
+            | local_name!("desc")
+            | local_name!("mi")
+            | local_name!("mo")
+            | local_name!("mn")
+            | local_name!("ms")
+            | local_name!("mtext")
+            | local_name!("annotation-xml")
+    ) || &**n == "foreignobject"
+}
 
-fn is_heading(name: &str) -> bool {
-    heading_level(name).is_some()
+/// Elements whose being open changes how the parser reads a `<main>`:
+/// formatting elements (reopened inside it, or an `<a>` that ends one
+/// inside it), `<button>` (a second one closes it, and the `<main>`),
+/// `<select>` and `<table>` (their own rules), and the elements that set a
+/// formatting marker.
+fn is_carried(n: &LocalName) -> bool {
+    is_formatting(n)
+        || matches!(
+            *n,
+            local_name!("button")
+                | local_name!("select")
+                | local_name!("table")
+                | local_name!("object")
+                | local_name!("applet")
+                | local_name!("marquee")
+        )
+}
+
+fn is_table_section(n: &LocalName) -> bool {
+    matches!(
+        *n,
+        local_name!("tbody") | local_name!("thead") | local_name!("tfoot")
+    )
+}
+
+fn is_cell(n: &LocalName) -> bool {
+    matches!(*n, local_name!("td") | local_name!("th"))
+}
+
+fn is_heading(n: &LocalName) -> bool {
+    heading_level(n).is_some()
 }
 
 /// The element kinds that end a scope search before its target.
@@ -337,27 +392,30 @@ enum Scope {
 }
 
 impl Scope {
-    fn bounds(self, name: &str) -> bool {
+    fn bounds(self, n: &LocalName) -> bool {
         let default = || {
             matches!(
-                name,
-                "applet"
-                    | "caption"
-                    | "html"
-                    | "table"
-                    | "td"
-                    | "th"
-                    | "marquee"
-                    | "object"
-                    | "select"
-                    | "template"
+                *n,
+                local_name!("applet")
+                    | local_name!("caption")
+                    | local_name!("html")
+                    | local_name!("table")
+                    | local_name!("td")
+                    | local_name!("th")
+                    | local_name!("marquee")
+                    | local_name!("object")
+                    | local_name!("select")
+                    | local_name!("template")
             )
         };
         match self {
             Scope::Default => default(),
-            Scope::Button => default() || name == "button",
-            Scope::ListItem => default() || matches!(name, "ol" | "ul"),
-            Scope::Table => matches!(name, "html" | "table" | "template"),
+            Scope::Button => default() || *n == local_name!("button"),
+            Scope::ListItem => default() || matches!(*n, local_name!("ol") | local_name!("ul")),
+            Scope::Table => matches!(
+                *n,
+                local_name!("html") | local_name!("table") | local_name!("template")
+            ),
         }
     }
 }
@@ -373,7 +431,296 @@ enum Mode {
 }
 
 // ---------------------------------------------------------------------------
-// The stream: open elements and what the walk does when each one closes.
+// The emitter: gathers each token from html5gum's calls and hands it to the
+// stream, as the tokenizer hands tokens to the tree builder.
+
+/// The tag being read. Its buffers are kept from tag to tag.
+#[derive(Default)]
+struct TagBuf {
+    end: bool,
+    name: Vec<u8>,
+    self_closing: bool,
+    /// The current attribute's name.
+    attr_name: Vec<u8>,
+    /// Where the current attribute's value goes: an attribute the walk
+    /// reads, met for the first time (the first of a name wins, as in the
+    /// parser).
+    value_to: Option<Slot>,
+    /// class, role, aria-hidden: whether met, and the value.
+    values: [(bool, Vec<u8>); 3],
+    hidden: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Class,
+    Role,
+    AriaHidden,
+}
+
+impl TagBuf {
+    fn start(&mut self, end: bool) {
+        self.end = end;
+        self.name.clear();
+        self.self_closing = false;
+        self.attr_name.clear();
+        self.value_to = None;
+        for (met, value) in &mut self.values {
+            *met = false;
+            value.clear();
+        }
+        self.hidden = false;
+    }
+
+    /// The current attribute's name is complete.
+    fn name_attribute(&mut self) {
+        let slot = match self.attr_name.as_slice() {
+            b"class" => Slot::Class,
+            b"role" => Slot::Role,
+            b"aria-hidden" => Slot::AriaHidden,
+            b"hidden" => {
+                self.hidden = true;
+                return;
+            }
+            _ => return,
+        };
+        let (met, _) = &mut self.values[slot as usize];
+        if !std::mem::replace(met, true) {
+            self.value_to = Some(slot);
+        }
+    }
+
+    fn attrs(&self) -> Option<Attrs<'_>> {
+        let text = |slot: Slot| match &self.values[slot as usize] {
+            (true, v) => std::str::from_utf8(v).ok().map(Some),
+            (false, _) => Some(None),
+        };
+        Some(Attrs {
+            class: text(Slot::Class)?,
+            role: text(Slot::Role)?,
+            hidden: self.hidden,
+            aria_hidden: text(Slot::AriaHidden)?,
+        })
+    }
+}
+
+/// html5gum's [`Emitter`] over one page: one token out, the page (or `None`
+/// when the stream gave up), as soon as the rest of the page cannot change it.
+struct Reader<'a> {
+    source: &'a str,
+    /// Bytes of `source` the tokenizer has read.
+    pos: usize,
+    stream: Stream,
+    tag: TagBuf,
+    last_start_tag: Vec<u8>,
+    done: Option<Option<Page>>,
+    finished: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(source: &'a str, stream: Stream) -> Reader<'a> {
+        Reader {
+            source,
+            pos: 0,
+            stream,
+            tag: TagBuf::default(),
+            last_start_tag: Vec::new(),
+            done: None,
+            finished: false,
+        }
+    }
+
+    fn finish(&mut self, page: Option<Page>) {
+        self.finished = true;
+        self.done = Some(page);
+    }
+
+    /// A token other than text begins: it ends what `<pre>` asked of the
+    /// next token.
+    fn next_token(&mut self) {
+        self.stream.ignore_lf = false;
+    }
+
+    fn tag(&mut self) -> Option<Next> {
+        if !self.tag.attr_name.is_empty() && self.tag.value_to.is_none() {
+            self.tag.name_attribute();
+        }
+        let name = LocalName::from(std::str::from_utf8(&self.tag.name).ok()?);
+        if self.tag.end {
+            return self.stream.end_tag(&name);
+        }
+        self.last_start_tag.clone_from(&self.tag.name);
+        let attrs = self.tag.attrs()?;
+        let next = self
+            .stream
+            .start_tag(&name, self.tag.self_closing, &attrs)?;
+        // The parser drops a newline that starts `<pre>`'s text; after an
+        // error it keeps it. Here a character reference (which may be
+        // `&#10` with an error) or a dropped `</>` (an error alone) is left
+        // to the full parse.
+        let rest = &self.source[self.pos..];
+        if self.stream.ignore_lf && (rest.starts_with('&') || rest.starts_with("</>")) {
+            return None;
+        }
+        Some(next)
+    }
+}
+
+impl Emitter for Reader<'_> {
+    type Token = Option<Page>;
+
+    fn set_last_start_tag(&mut self, last_start_tag: Option<&[u8]>) {
+        self.last_start_tag = last_start_tag.unwrap_or_default().to_vec();
+    }
+
+    fn emit_eof(&mut self) {
+        self.next_token();
+        if !self.finished {
+            let page = self.stream.eof().and_then(|()| self.stream.page());
+            self.finish(page);
+        }
+    }
+
+    fn emit_error(&mut self, _: Error) {}
+
+    #[inline]
+    fn should_emit_errors(&mut self) -> bool {
+        false
+    }
+
+    #[inline]
+    fn pop_token(&mut self) -> Option<Option<Page>> {
+        if self.finished {
+            self.done.take()
+        } else {
+            None
+        }
+    }
+
+    /// Text, in runs that end where a character reference or markup
+    /// begins (each a whole number of characters: a run that is not is left
+    /// to the full parse).
+    fn emit_string(&mut self, s: &[u8]) {
+        if self.finished || !self.stream.reads_text() {
+            return;
+        }
+        let read = std::str::from_utf8(s)
+            .ok()
+            .and_then(|text| self.stream.characters(text));
+        if read.is_none() {
+            self.finish(None);
+        }
+    }
+
+    fn init_start_tag(&mut self) {
+        self.next_token();
+        self.tag.start(false);
+    }
+
+    fn init_end_tag(&mut self) {
+        self.next_token();
+        self.tag.start(true);
+    }
+
+    fn init_comment(&mut self) {
+        self.next_token();
+    }
+
+    fn emit_current_tag(&mut self) -> Option<State> {
+        if self.finished {
+            return None;
+        }
+        match self.tag() {
+            None => self.finish(None),
+            Some(Next::Go) => {}
+            Some(Next::Raw(state)) => return Some(state),
+            Some(Next::MainEnded) => {
+                if self.stream.rest_is_unread(&self.source[self.pos..]) {
+                    let page = self.stream.page();
+                    self.finish(page);
+                }
+            }
+        }
+        None
+    }
+
+    fn emit_current_comment(&mut self) {}
+
+    fn emit_current_doctype(&mut self) {}
+
+    fn set_self_closing(&mut self) {
+        self.tag.self_closing = true;
+    }
+
+    fn set_force_quirks(&mut self) {}
+
+    fn push_tag_name(&mut self, s: &[u8]) {
+        self.tag.name.extend_from_slice(s);
+    }
+
+    fn push_comment(&mut self, _: &[u8]) {}
+
+    fn push_doctype_name(&mut self, _: &[u8]) {}
+
+    fn init_doctype(&mut self) {
+        self.next_token();
+    }
+
+    fn init_attribute(&mut self) {
+        // An attribute without a value ends here.
+        if !self.tag.attr_name.is_empty() && self.tag.value_to.is_none() {
+            self.tag.name_attribute();
+        }
+        self.tag.attr_name.clear();
+        self.tag.value_to = None;
+    }
+
+    fn push_attribute_name(&mut self, s: &[u8]) {
+        self.tag.attr_name.extend_from_slice(s);
+    }
+
+    fn init_attribute_value(&mut self) {
+        self.tag.name_attribute();
+    }
+
+    fn push_attribute_value(&mut self, s: &[u8]) {
+        if let Some(slot) = self.tag.value_to {
+            self.tag.values[slot as usize].1.extend_from_slice(s);
+        }
+    }
+
+    fn set_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn set_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn current_is_appropriate_end_tag_token(&mut self) -> bool {
+        self.tag.end && self.tag.name == self.last_start_tag
+    }
+
+    /// CDATA sections are read as text inside SVG and MathML (and as bogus
+    /// comments elsewhere).
+    fn adjusted_current_node_present_but_not_in_html_namespace(&mut self) -> bool {
+        !self.stream.foreign.is_empty()
+    }
+
+    #[inline]
+    fn move_position(&mut self, offset: isize) {
+        self.pos = self.pos.wrapping_add_signed(offset);
+    }
+}
+
+/// What a tag asks of the tokenizer.
+enum Next {
+    Go,
+    /// Read the element's text raw, in this state.
+    Raw(State),
+    /// A `<main>` ended: the rest of the page may not matter.
+    MainEnded,
+}
 
 /// What the walk does for an open element, decided when it opens.
 enum Role {
@@ -394,130 +741,239 @@ enum Role {
     Cell,
 }
 
-struct Open<'a> {
-    name: Cow<'a, str>,
+struct Open {
+    name: LocalName,
     role: Role,
     /// The context its children are read in.
     ctx: Ctx,
 }
 
-/// Attributes the walk looks at, first occurrence winning as in the parser.
+/// The attributes the walk looks at.
 #[derive(Default)]
-struct Attrs<'a> {
-    class: Option<Cow<'a, str>>,
-    role: Option<Cow<'a, str>>,
+struct Attrs<'t> {
+    class: Option<&'t str>,
+    role: Option<&'t str>,
     hidden: bool,
-    aria_hidden: Option<Cow<'a, str>>,
+    aria_hidden: Option<&'t str>,
 }
 
-struct Stream<'a> {
+struct Stream {
+    /// Read every outermost `<main>` (select `main`), not only the first.
+    all_mains: bool,
+    /// `<main>` elements begun.
+    mains: usize,
     /// The page's builder, then one per table cell being read.
     out: Vec<Builder>,
-    open: Vec<Open<'a>>,
+    /// The `<main>` being read and its open descendants; empty outside.
+    open: Vec<Open>,
     /// How many open elements are [`Role::Skip`].
     skipping: usize,
-    /// Open SVG elements (lower case), innermost last.
-    foreign: Vec<Cow<'a, str>>,
+    /// Open SVG and MathML elements (lower case), innermost last.
+    foreign: Vec<LocalName>,
+    /// Elements outside the mains, opened and not yet closed, that the
+    /// parser would carry into a `<main>` (see [`is_carried`]).
+    carried: usize,
+    /// Inside an element whose text the tokenizer reads raw (script, style,
+    /// title, …): the next end tag is its own.
+    raw: bool,
     /// A newline that starts the next text is dropped (after `<pre>`).
     ignore_lf: bool,
     title: Found,
+    /// The first `<title>`'s text while it is read.
+    title_text: Option<Builder>,
 }
 
-impl<'a> Stream<'a> {
-    fn run(&mut self, s: &'a str) -> Option<()> {
-        let b = s.as_bytes();
-        if memchr::memchr(0, b).is_some() {
-            return None;
+impl Stream {
+    fn new(all_mains: bool) -> Stream {
+        Stream {
+            all_mains,
+            mains: 0,
+            out: vec![Builder::default()],
+            open: Vec::new(),
+            skipping: 0,
+            foreign: Vec::new(),
+            carried: 0,
+            raw: false,
+            ignore_lf: false,
+            title: Found::Looking,
+            title_text: None,
         }
-        let mut started = false;
-        let mut i = 0;
-        while i < b.len() {
-            if started && self.open.is_empty() {
-                return None;
-            }
-            let Some(off) = memchr::memchr(b'<', &b[i..]) else {
-                self.text(&s[i..])?;
-                break;
-            };
-            let lt = i + off;
-            if lt > i {
-                self.text(&s[i..lt])?;
-            }
-            let rest = &b[lt + 1..];
-            match rest.first() {
-                Some(b'!') if rest.starts_with(b"!--") => {
-                    i = slice::comment_end(b, lt + 4)?;
-                    self.ignore_lf = false;
-                }
-                Some(b'!') if slice::starts_with_ignore_case(&rest[1..], b"doctype") => {
-                    // A doctype in the body is ignored.
-                    i = lt + 2 + slice::find(&b[lt + 2..], b">")? + 1;
-                    self.ignore_lf = false;
-                }
-                Some(b'?') => {
-                    i = lt + 1 + slice::find(&b[lt + 1..], b">")? + 1;
-                    self.ignore_lf = false;
-                }
-                Some(b'/') if rest.get(1).is_some_and(u8::is_ascii_alphabetic) => {
-                    let (name, after) = slice::tag_name(b, lt + 2);
-                    i = slice::tag_end(b, after)?;
-                    self.ignore_lf = false;
-                    self.end_tag(&lower(&s[lt + 2..lt + 2 + name.len()]))?;
-                }
-                Some(c) if c.is_ascii_alphabetic() => {
-                    let (name, after) = slice::tag_name(b, lt + 1);
-                    let name = lower(&s[lt + 1..lt + 1 + name.len()]);
-                    let (attrs, end, self_closing) = attributes(s, after)?;
-                    i = end;
-                    self.ignore_lf = false;
-                    started = true;
-                    if self.foreign.is_empty() && RAW_TEXT.contains(&name.as_ref()) {
-                        let (close, close_end) = slice::raw_text_end(b, end, name.as_bytes())?;
-                        self.raw_text(name, &attrs, &s[end..close])?;
-                        i = close_end;
-                    } else {
-                        self.start_tag(name, &attrs, self_closing)?;
-                    }
-                }
-                // CDATA, bogus comments, `</>` and friends.
-                Some(b'!' | b'/') | None => return None,
-                Some(_) => {
-                    self.text(&s[lt..lt + 1])?;
-                    i = lt + 1;
-                }
-            }
-        }
-        (started && self.open.is_empty() && self.foreign.is_empty()).then_some(())
     }
 
-    // -- tree rules ---------------------------------------------------------
+    /// The page read, once the rest of the input cannot change it.
+    fn page(&mut self) -> Option<Page> {
+        if self.mains == 0 || !self.open.is_empty() || self.raw {
+            return None;
+        }
+        let title = match std::mem::replace(&mut self.title, Found::Looking) {
+            Found::Title(t) => t,
+            Found::Looking => None,
+        };
+        Some(Page {
+            title,
+            blocks: std::mem::take(&mut self.out.pop()?.blocks),
+        })
+    }
+
+    /// After a `<main>` ends: whether the rest of the input cannot change
+    /// the page, so it need not be tokenized. It cannot once the title is
+    /// known, when the rest holds no `<frameset` (which would remove the
+    /// body) and, where every `<main>` is read, no `<main`: the elements
+    /// read are closed, and no later token adds to them.
+    fn rest_is_unread(&self, rest: &str) -> bool {
+        if matches!(self.title, Found::Looking) {
+            return false;
+        }
+        let b = rest.as_bytes();
+        memchr::memchr_iter(b'<', b).all(|lt| {
+            let name = &b[lt + 1..];
+            let starts =
+                |tag: &[u8]| name.len() >= tag.len() && name[..tag.len()].eq_ignore_ascii_case(tag);
+            !(starts(b"frameset") || (self.all_mains && starts(b"main")))
+        })
+    }
+
+    /// Whether text is read where the tokenizer is: in a `<main>` or the title.
+    fn reads_text(&self) -> bool {
+        !self.open.is_empty() || self.title_text.is_some()
+    }
+
+    /// The end of the input. Inside a `<main>` (or the title), the parser
+    /// closes what is open: not modelled.
+    fn eof(&self) -> Option<()> {
+        (self.open.is_empty() && !self.raw).then_some(())
+    }
+
+    /// A run of text.
+    fn characters(&mut self, text: &str) -> Option<()> {
+        let text = match std::mem::take(&mut self.ignore_lf) {
+            true => text.strip_prefix('\n').unwrap_or(text),
+            false => text,
+        };
+        if let Some(title) = &mut self.title_text {
+            title.push_text(text);
+            return Some(());
+        }
+        if self.raw || self.open.is_empty() || text.is_empty() {
+            return Some(());
+        }
+        // The parser drops NUL in body text, and keeps it (as U+FFFD) in
+        // SVG: not modelled.
+        if memchr::memchr(0, text.as_bytes()).is_some() {
+            return None;
+        }
+        if !self.foreign.is_empty() {
+            return Some(());
+        }
+        self.text(text)
+    }
+
+    fn start_tag(&mut self, name: &LocalName, self_closing: bool, attrs: &Attrs) -> Option<Next> {
+        if !self.foreign.is_empty() {
+            self.foreign_start(name, self_closing)?;
+            return Some(Next::Go);
+        }
+        if matches!(
+            *name,
+            local_name!("template") | local_name!("plaintext") | local_name!("frameset")
+        ) {
+            return None;
+        }
+        let raw = raw_state(name);
+        if !self.open.is_empty() {
+            // Inside a `<main>`.
+            if raw.is_some() {
+                self.raw_start(name, attrs)?;
+            } else {
+                self.model_start(name, self_closing, attrs)?;
+            }
+        } else if *name == local_name!("main") && (self.mains == 0 || self.all_mains) {
+            if self.carried > 0 {
+                return None;
+            }
+            self.mains += 1;
+            self.model_start(name, self_closing, attrs)?;
+        } else if matches!(*name, local_name!("svg") | local_name!("math")) {
+            // Before the first title, an SVG `<title>` could be it.
+            if matches!(self.title, Found::Looking) {
+                return None;
+            }
+            if !self_closing {
+                self.foreign.push(name.clone());
+            }
+        } else if is_carried(name) {
+            self.carried += 1;
+        } else if *name == local_name!("title") && matches!(self.title, Found::Looking) {
+            self.title_text = Some(Builder::default());
+        }
+        match raw {
+            Some(state) => {
+                self.raw = true;
+                Some(Next::Raw(state))
+            }
+            None => Some(Next::Go),
+        }
+    }
+
+    fn end_tag(&mut self, name: &LocalName) -> Option<Next> {
+        if std::mem::take(&mut self.raw) {
+            // The tokenizer ends raw text only at the element's own end tag.
+            if let Some(title) = self.title_text.take() {
+                self.title = Found::Title((!title.buf.is_empty()).then_some(title.buf));
+            }
+            if !self.open.is_empty() {
+                self.pop();
+            }
+            return Some(Next::Go);
+        }
+        if !self.foreign.is_empty() {
+            self.foreign_end(name)?;
+            return Some(Next::Go);
+        }
+        if self.open.is_empty() {
+            if *name == local_name!("main") && (self.mains == 0 || self.all_mains) {
+                // No `<main>` is open: the parser ignores it (or closes one
+                // this pass did not see).
+                return None;
+            }
+            if is_carried(name) {
+                self.carried = self.carried.saturating_sub(1);
+            }
+            return Some(Next::Go);
+        }
+        self.model_end(name)?;
+        if !self.open.is_empty() {
+            return Some(Next::Go);
+        }
+        self.out.last_mut()?.flush(BlockKind::Paragraph);
+        Some(Next::MainEnded)
+    }
+
+    // -- tree rules inside a `<main>` -----------------------------------------
 
     fn mode(&self) -> Mode {
         if let Some(top) = self.open.last()
-            && matches!(
-                top.name.as_ref(),
-                "table" | "tbody" | "thead" | "tfoot" | "tr"
-            )
+            && (is_table_section(&top.name)
+                || matches!(top.name, local_name!("table") | local_name!("tr")))
         {
             return Mode::Table;
         }
         for open in self.open.iter().rev() {
-            match open.name.as_ref() {
-                "td" | "th" => return Mode::Cell,
-                "table" => return Mode::Body,
-                _ => {}
+            if is_cell(&open.name) {
+                return Mode::Cell;
+            }
+            if open.name == local_name!("table") {
+                return Mode::Body;
             }
         }
         Mode::Body
     }
 
-    fn top_is(&self, names: &[&str]) -> bool {
-        self.open
-            .last()
-            .is_some_and(|o| names.contains(&o.name.as_ref()))
+    fn top_is(&self, f: impl Fn(&LocalName) -> bool) -> bool {
+        self.open.last().is_some_and(|o| f(&o.name))
     }
 
-    fn in_scope(&self, target: impl Fn(&str) -> bool, scope: Scope) -> bool {
+    fn in_scope(&self, target: impl Fn(&LocalName) -> bool, scope: Scope) -> bool {
         for open in self.open.iter().rev() {
             if target(&open.name) {
                 return true;
@@ -529,105 +985,121 @@ impl<'a> Stream<'a> {
         false
     }
 
-    fn start_tag(&mut self, name: Cow<'a, str>, attrs: &Attrs, self_closing: bool) -> Option<()> {
-        if !self.foreign.is_empty() {
-            return self.foreign_start(name, self_closing);
+    /// A raw-text element inside a `<main>` (script, style, title, …): all
+    /// of them are skipped content; the first title is the page's.
+    fn raw_start(&mut self, name: &LocalName, attrs: &Attrs) -> Option<()> {
+        if not_modelled(name)
+            || (self.mode() == Mode::Table
+                && !matches!(*name, local_name!("script") | local_name!("style")))
+        {
+            return None;
         }
+        if *name == local_name!("title") && matches!(self.title, Found::Looking) {
+            self.title_text = Some(Builder::default());
+        }
+        self.open_element(name.clone(), attrs);
+        Some(())
+    }
+
+    fn model_start(&mut self, name: &LocalName, self_closing: bool, attrs: &Attrs) -> Option<()> {
         match self.mode() {
             Mode::Table => return self.table_start(name, attrs),
             Mode::Cell
-                if matches!(
-                    name.as_ref(),
-                    "caption"
-                        | "col"
-                        | "colgroup"
-                        | "tbody"
-                        | "td"
-                        | "tfoot"
-                        | "th"
-                        | "thead"
-                        | "tr"
-                ) =>
+                if is_cell(name)
+                    || is_table_section(name)
+                    || matches!(
+                        *name,
+                        local_name!("caption")
+                            | local_name!("col")
+                            | local_name!("colgroup")
+                            | local_name!("tr")
+                    ) =>
             {
                 self.close_cell();
                 return self.table_start(name, attrs);
             }
             _ => {}
         }
-        let n = name.as_ref();
-        if NOT_MODELLED.contains(&n)
-            || TABLE_SECTIONS.contains(&n)
-            || matches!(n, "tr" | "td" | "th")
+        if not_modelled(name)
+            || is_table_section(name)
+            || is_cell(name)
+            || *name == local_name!("tr")
         {
             return None;
         }
-        if n == "svg" {
-            self.open_element(name, attrs);
+        if *name == local_name!("svg") {
+            self.open_element(name.clone(), attrs);
             if self_closing {
                 self.pop();
             } else {
-                self.foreign.push(Cow::Borrowed("svg"));
+                self.foreign.push(name.clone());
             }
             return Some(());
         }
-        if VOID.contains(&n) {
-            if n == "hr" {
+        if is_void(name) {
+            if *name == local_name!("hr") {
                 self.close_p()?;
             }
-            self.open_element(name, attrs);
+            self.open_element(name.clone(), attrs);
             self.pop();
             return Some(());
         }
-        if CLOSES_P.contains(&n) {
+        if closes_p(name) {
             self.close_p()?;
-        } else if is_heading(n) {
+        } else if is_heading(name) {
             self.close_p()?;
-            if self.open.last().is_some_and(|o| is_heading(&o.name)) {
+            if self.top_is(is_heading) {
                 self.pop();
             }
-        } else if n == "pre" {
+        } else if *name == local_name!("pre") {
             self.close_p()?;
             self.ignore_lf = true;
-        } else if matches!(n, "li" | "dd" | "dt") {
-            self.close_list_item(n)?;
+        } else if matches!(
+            *name,
+            local_name!("li") | local_name!("dd") | local_name!("dt")
+        ) {
+            self.close_list_item(name)?;
             self.close_p()?;
-        } else if n == "button" {
-            if self.in_scope(|e| e == "button", Scope::Default) {
+        } else if *name == local_name!("button") {
+            if self.in_scope(|e| *e == local_name!("button"), Scope::Default) {
                 return None;
             }
-        } else if matches!(n, "a" | "nobr") {
+        } else if matches!(*name, local_name!("a") | local_name!("nobr")) {
             // A second one would run the adoption agency.
-            if self.open.iter().any(|o| o.name == n) {
+            if self.open.iter().any(|o| o.name == *name) {
                 return None;
             }
-        } else if n == "table" {
+        } else if *name == local_name!("table") {
             // Whether a table closes an open paragraph depends on the
             // doctype (quirks mode).
-            if self.in_scope(|e| e == "p", Scope::Button) {
+            if self.in_scope(|e| *e == local_name!("p"), Scope::Button) {
                 return None;
             }
         }
-        self.open_element(name, attrs);
+        self.open_element(name.clone(), attrs);
         Some(())
     }
 
     /// `<li>`, `<dd>`, `<dt>`: close the open item of that kind, if the
     /// nearest one is not behind another special element.
-    fn close_list_item(&mut self, n: &str) -> Option<()> {
-        let closes = |e: &str| {
-            if n == "li" {
-                e == "li"
+    fn close_list_item(&mut self, n: &LocalName) -> Option<()> {
+        let closes = |e: &LocalName| {
+            if *n == local_name!("li") {
+                *e == local_name!("li")
             } else {
-                matches!(e, "dd" | "dt")
+                matches!(*e, local_name!("dd") | local_name!("dt"))
             }
         };
         for open in self.open.iter().rev() {
             if closes(&open.name) {
-                let target = open.name.to_string();
-                return self.pop_until(|e| e == target, false);
+                let target = open.name.clone();
+                return self.pop_until(|e| *e == target);
             }
-            if SPECIAL.contains(&open.name.as_ref())
-                && !matches!(open.name.as_ref(), "address" | "div" | "p")
+            if is_special(&open.name)
+                && !matches!(
+                    open.name,
+                    local_name!("address") | local_name!("div") | local_name!("p")
+                )
             {
                 break;
             }
@@ -637,49 +1109,46 @@ impl<'a> Stream<'a> {
 
     /// Close an open `<p>` in button scope (none open: nothing to do).
     fn close_p(&mut self) -> Option<()> {
-        if self.in_scope(|e| e == "p", Scope::Button) {
-            self.pop_until(|e| e == "p", false)?;
+        if self.in_scope(|e| *e == local_name!("p"), Scope::Button) {
+            self.pop_until(|e| *e == local_name!("p"))?;
         }
         Some(())
     }
 
     /// Start tags read by the table rules (outside any cell).
-    fn table_start(&mut self, name: Cow<'a, str>, attrs: &Attrs) -> Option<()> {
-        match name.as_ref() {
-            "tbody" | "thead" | "tfoot" => {
-                self.close_row_group();
-                if !self.top_is(&["table"]) {
-                    return None;
-                }
+    fn table_start(&mut self, name: &LocalName, attrs: &Attrs) -> Option<()> {
+        if is_table_section(name) {
+            self.close_row_group();
+            if !self.top_is(|e| *e == local_name!("table")) {
+                return None;
             }
-            "tr" => {
-                if self.top_is(&["tr"]) {
-                    self.pop();
-                }
-                if self.top_is(&["table"]) {
-                    self.open_element(Cow::Borrowed("tbody"), &Attrs::default());
-                }
+        } else if *name == local_name!("tr") {
+            if self.top_is(|e| *e == local_name!("tr")) {
+                self.pop();
             }
-            "td" | "th" => {
-                if self.top_is(&["table"]) {
-                    self.open_element(Cow::Borrowed("tbody"), &Attrs::default());
-                }
-                if self.top_is(TABLE_SECTIONS) {
-                    self.open_element(Cow::Borrowed("tr"), &Attrs::default());
-                }
+            if self.top_is(|e| *e == local_name!("table")) {
+                self.open_element(local_name!("tbody"), &Attrs::default());
             }
-            _ => return None,
+        } else if is_cell(name) {
+            if self.top_is(|e| *e == local_name!("table")) {
+                self.open_element(local_name!("tbody"), &Attrs::default());
+            }
+            if self.top_is(is_table_section) {
+                self.open_element(local_name!("tr"), &Attrs::default());
+            }
+        } else {
+            return None;
         }
-        self.open_element(name, attrs);
+        self.open_element(name.clone(), attrs);
         Some(())
     }
 
     /// Close the open row and row group, if any.
     fn close_row_group(&mut self) {
-        if self.top_is(&["tr"]) {
+        if self.top_is(|e| *e == local_name!("tr")) {
             self.pop();
         }
-        if self.top_is(TABLE_SECTIONS) {
+        if self.top_is(is_table_section) {
             self.pop();
         }
     }
@@ -687,7 +1156,7 @@ impl<'a> Stream<'a> {
     /// Close the open cell and what is open inside it.
     fn close_cell(&mut self) {
         while let Some(open) = self.open.last() {
-            let cell = matches!(open.name.as_ref(), "td" | "th");
+            let cell = is_cell(&open.name);
             self.pop();
             if cell {
                 break;
@@ -695,73 +1164,85 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn end_tag(&mut self, n: &str) -> Option<()> {
-        if !self.foreign.is_empty() {
-            return self.foreign_end(n);
-        }
+    fn model_end(&mut self, n: &LocalName) -> Option<()> {
         match self.mode() {
             Mode::Table => return self.table_end(n),
-            Mode::Cell => match n {
-                "td" | "th" => {
+            Mode::Cell => {
+                if is_cell(n) {
                     if !self.in_scope(|e| e == n, Scope::Table) {
                         return None;
                     }
                     self.close_cell();
                     return Some(());
                 }
-                "table" | "tbody" | "tfoot" | "thead" | "tr" => {
+                if is_table_section(n) || matches!(*n, local_name!("table") | local_name!("tr")) {
                     if !self.in_scope(|e| e == n, Scope::Table) {
                         return None;
                     }
                     self.close_cell();
                     return self.table_end(n);
                 }
-                "body" | "caption" | "col" | "colgroup" | "html" => return None,
-                _ => {}
-            },
+                if matches!(
+                    *n,
+                    local_name!("body")
+                        | local_name!("caption")
+                        | local_name!("col")
+                        | local_name!("colgroup")
+                        | local_name!("html")
+                ) {
+                    return None;
+                }
+            }
             Mode::Body => {}
         }
-        if closes_block(n) || matches!(n, "dd" | "dt") {
+        if closes_block(n) || matches!(*n, local_name!("dd") | local_name!("dt")) {
             if !self.in_scope(|e| e == n, Scope::Default) {
                 return None;
             }
-            return self.pop_until(|e| e == n, false);
+            return self.pop_until(|e| e == n);
         }
-        match n {
-            "p" => {
-                if !self.in_scope(|e| e == "p", Scope::Button) {
+        match *n {
+            local_name!("p") => {
+                if !self.in_scope(|e| e == n, Scope::Button) {
                     return None;
                 }
-                self.pop_until(|e| e == "p", false)
+                self.pop_until(|e| e == n)
             }
-            "li" => {
-                if !self.in_scope(|e| e == "li", Scope::ListItem) {
+            local_name!("li") => {
+                if !self.in_scope(|e| e == n, Scope::ListItem) {
                     return None;
                 }
-                self.pop_until(|e| e == "li", false)
+                self.pop_until(|e| e == n)
             }
             _ if is_heading(n) => {
                 if !self.in_scope(is_heading, Scope::Default) {
                     return None;
                 }
-                self.pop_until(is_heading, false)
+                self.pop_until(is_heading)
             }
-            _ if FORMATTING.contains(&n) => {
+            _ if is_formatting(n) => {
                 // Only the plain case of the adoption agency: it is the
                 // current element.
-                if !self.top_is(&[n]) {
+                if !self.top_is(|e| e == n) {
                     return None;
                 }
                 self.pop();
                 Some(())
             }
-            "br" | "body" | "html" | "form" | "template" | "applet" | "marquee" | "object" => None,
+            local_name!("br")
+            | local_name!("body")
+            | local_name!("html")
+            | local_name!("form")
+            | local_name!("template")
+            | local_name!("applet")
+            | local_name!("marquee")
+            | local_name!("object") => None,
             _ => {
                 for open in self.open.iter().rev() {
-                    if open.name == n {
-                        return self.pop_until(|e| e == n, false);
+                    if open.name == *n {
+                        return self.pop_until(|e| e == n);
                     }
-                    if SPECIAL.contains(&open.name.as_ref()) {
+                    if is_special(&open.name) {
                         // The parser ignores it.
                         return None;
                     }
@@ -772,36 +1253,36 @@ impl<'a> Stream<'a> {
     }
 
     /// End tags read by the table rules (outside any cell).
-    fn table_end(&mut self, n: &str) -> Option<()> {
-        match n {
-            "tr" if self.top_is(&["tr"]) => self.pop(),
-            "tbody" | "thead" | "tfoot" => {
-                let at = self.open.len() - 1 - usize::from(self.top_is(&["tr"]));
-                if self.open.get(at)?.name != n {
-                    return None;
-                }
-                self.close_row_group();
+    fn table_end(&mut self, n: &LocalName) -> Option<()> {
+        if *n == local_name!("tr") && self.top_is(|e| *e == local_name!("tr")) {
+            self.pop();
+        } else if is_table_section(n) {
+            let row = usize::from(self.top_is(|e| *e == local_name!("tr")));
+            let at = self.open.len() - 1 - row;
+            if self.open.get(at)?.name != *n {
+                return None;
             }
-            "table" => {
-                self.close_row_group();
-                if !self.top_is(&["table"]) {
-                    return None;
-                }
-                self.pop();
+            self.close_row_group();
+        } else if *n == local_name!("table") {
+            self.close_row_group();
+            if !self.top_is(|e| *e == local_name!("table")) {
+                return None;
             }
-            _ => return None,
+            self.pop();
+        } else {
+            return None;
         }
         Some(())
     }
 
     /// Pop up to and including the nearest element `target` accepts; an
     /// implied end of a formatting element (which the parser would reopen)
-    /// gives up unless `formatting_ok`.
-    fn pop_until(&mut self, target: impl Fn(&str) -> bool, formatting_ok: bool) -> Option<()> {
+    /// gives up.
+    fn pop_until(&mut self, target: impl Fn(&LocalName) -> bool) -> Option<()> {
         loop {
             let open = self.open.last()?;
             let hit = target(&open.name);
-            if !hit && !formatting_ok && FORMATTING.contains(&open.name.as_ref()) {
+            if !hit && is_formatting(&open.name) {
                 return None;
             }
             self.pop();
@@ -811,66 +1292,37 @@ impl<'a> Stream<'a> {
         }
     }
 
-    /// SVG content: skipped, so only its nesting matters.
-    fn foreign_start(&mut self, name: Cow<'a, str>, self_closing: bool) -> Option<()> {
-        let n = name.as_ref();
-        let in_text_only = self
-            .foreign
-            .last()
-            .is_some_and(|f| matches!(f.as_ref(), "title" | "desc"));
-        if BREAKOUT.contains(&n)
-            || in_text_only
-            || matches!(n, "foreignobject" | "script" | "math")
-            || (n == "title" && matches!(self.title, Found::Looking))
+    /// SVG or MathML content: skipped, so only its nesting matters.
+    fn foreign_start(&mut self, name: &LocalName, self_closing: bool) -> Option<()> {
+        if breaks_out(name)
+            || self.foreign.last().is_some_and(is_integration_point)
+            || matches!(
+                *name,
+                local_name!("script") | local_name!("math") | local_name!("main")
+            )
+            || &**name == "foreignobject"
+            || (*name == local_name!("title") && matches!(self.title, Found::Looking))
         {
             return None;
         }
         if !self_closing {
-            self.foreign.push(name);
+            self.foreign.push(name.clone());
         }
         Some(())
     }
 
-    /// An end tag closes the nearest SVG element of its name and those
-    /// inside it; one that names none would reach the HTML around.
-    fn foreign_end(&mut self, n: &str) -> Option<()> {
+    /// An end tag closes the nearest SVG or MathML element of its name and
+    /// those inside it; one that names none would reach the HTML around.
+    fn foreign_end(&mut self, n: &LocalName) -> Option<()> {
         let at = self.foreign.iter().rposition(|f| f == n)?;
         self.foreign.truncate(at);
-        if self.foreign.is_empty() {
+        if self.foreign.is_empty() && !self.open.is_empty() {
             self.pop(); // the <svg>
         }
         Some(())
     }
 
-    /// A raw-text element (script, style, title, …) and its text.
-    fn raw_text(&mut self, name: Cow<'a, str>, attrs: &Attrs, text: &str) -> Option<()> {
-        if self.mode() == Mode::Table && !matches!(name.as_ref(), "script" | "style") {
-            return None;
-        }
-        if name == "script" && slice::find(text.as_bytes(), b"<!--").is_some() {
-            return None;
-        }
-        if name == "title" && matches!(self.title, Found::Looking) {
-            let text = collapse_ws(&decode(text, false));
-            self.title = Found::Title((!text.is_empty()).then_some(text));
-        }
-        self.open_element(name, attrs);
-        self.pop();
-        Some(())
-    }
-
-    fn text(&mut self, raw: &str) -> Option<()> {
-        let mut raw = raw;
-        if std::mem::take(&mut self.ignore_lf) {
-            if raw.starts_with('&') {
-                return None;
-            }
-            raw = raw.strip_prefix('\n').unwrap_or(raw);
-        }
-        if raw.is_empty() || !self.foreign.is_empty() {
-            return Some(());
-        }
-        let text = decode(raw, false);
+    fn text(&mut self, text: &str) -> Option<()> {
         let mode = self.mode();
         let top = self.open.last()?;
         if mode == Mode::Table {
@@ -887,7 +1339,7 @@ impl<'a> Stream<'a> {
         }
         if self.skipping == 0 {
             let ctx = top.ctx;
-            text_node(&text, ctx, self.out.last_mut()?);
+            text_node(text, ctx, self.out.last_mut()?);
         }
         Some(())
     }
@@ -895,7 +1347,7 @@ impl<'a> Stream<'a> {
     // -- the walk -------------------------------------------------------------
 
     /// Open an element: what [`super::HtmlWalker::walk`] does before its children.
-    fn open_element(&mut self, name: Cow<'a, str>, attrs: &Attrs) {
+    fn open_element(&mut self, name: LocalName, attrs: &Attrs) {
         let parent = self.open.last();
         let ctx = parent.map(|p| p.ctx).unwrap_or_default();
         let row = match parent {
@@ -908,9 +1360,7 @@ impl<'a> Stream<'a> {
         };
         let (role, ctx) = if self.skipping > 0 {
             (Role::Nothing, ctx)
-        } else if SKIP_TAGS.contains(&name.as_ref())
-            || hidden_signals(attrs.hidden, attrs.aria_hidden.as_deref())
-        {
+        } else if SKIP_TAGS.contains(&&*name) || hidden_signals(attrs.hidden, attrs.aria_hidden) {
             self.skipping += 1;
             (Role::Skip, ctx)
         } else if let Some(row) = row {
@@ -923,12 +1373,8 @@ impl<'a> Stream<'a> {
     }
 
     fn walk(&mut self, name: &str, attrs: &Attrs, ctx: Ctx) -> (Role, Ctx) {
-        let classes = attrs
-            .class
-            .as_deref()
-            .unwrap_or("")
-            .split_ascii_whitespace();
-        let callout = callout_signals(name, attrs.role.as_deref(), classes);
+        let classes = attrs.class.unwrap_or("").split_ascii_whitespace();
+        let callout = callout_signals(name, attrs.role, classes);
         let b = self.out.last_mut().expect("the page builder");
         match name {
             "br" => {
@@ -1004,211 +1450,6 @@ impl<'a> Stream<'a> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Tokenizer pieces
-
-fn lower(name: &str) -> Cow<'_, str> {
-    if name.bytes().any(|c| c.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    }
-}
-
-fn is_tag_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\x0c')
-}
-
-/// The attributes of a start tag whose name ends at `from`: the ones the
-/// walk reads, the index after the tag's `>`, and whether it ends in `/>`.
-fn attributes<'a>(s: &'a str, from: usize) -> Option<(Attrs<'a>, usize, bool)> {
-    let b = s.as_bytes();
-    let mut attrs = Attrs::default();
-    let mut i = from;
-    loop {
-        while b.get(i).copied().is_some_and(is_tag_space) {
-            i += 1;
-        }
-        match b.get(i)? {
-            b'>' => return Some((attrs, i + 1, false)),
-            b'/' if b.get(i + 1) == Some(&b'>') => return Some((attrs, i + 2, true)),
-            b'/' => {
-                i += 1;
-                continue;
-            }
-            // A name that starts with `=` (the parser keeps it).
-            b'=' => return None,
-            _ => {}
-        }
-        let start = i;
-        while b
-            .get(i)
-            .is_some_and(|&c| !is_tag_space(c) && !matches!(c, b'/' | b'>' | b'='))
-        {
-            i += 1;
-        }
-        let name = &s[start..i];
-        while b.get(i).copied().is_some_and(is_tag_space) {
-            i += 1;
-        }
-        let mut value = None;
-        if b.get(i) == Some(&b'=') {
-            i += 1;
-            while b.get(i).copied().is_some_and(is_tag_space) {
-                i += 1;
-            }
-            match *b.get(i)? {
-                q @ (b'"' | b'\'') => {
-                    let end = i + 1 + memchr::memchr(q, &b[i + 1..])?;
-                    value = Some(&s[i + 1..end]);
-                    i = end + 1;
-                }
-                b'>' => value = Some(""),
-                _ => {
-                    let start = i;
-                    while b.get(i).is_some_and(|&c| !is_tag_space(c) && c != b'>') {
-                        i += 1;
-                    }
-                    value = Some(&s[start..i]);
-                }
-            }
-        }
-        let keep = |slot: &mut Option<Cow<'a, str>>| {
-            if slot.is_none() {
-                *slot = Some(decode(value.unwrap_or(""), true));
-            }
-        };
-        if name.eq_ignore_ascii_case("class") {
-            keep(&mut attrs.class);
-        } else if name.eq_ignore_ascii_case("role") {
-            keep(&mut attrs.role);
-        } else if name.eq_ignore_ascii_case("hidden") {
-            attrs.hidden = true;
-        } else if name.eq_ignore_ascii_case("aria-hidden") {
-            keep(&mut attrs.aria_hidden);
-        }
-    }
-}
-
-/// Text with its character references decoded, as the tokenizer does in
-/// text (`in_attribute` false) or in an attribute value.
-fn decode(raw: &str, in_attribute: bool) -> Cow<'_, str> {
-    let b = raw.as_bytes();
-    let Some(mut amp) = memchr::memchr(b'&', b) else {
-        return Cow::Borrowed(raw);
-    };
-    let mut out = String::with_capacity(raw.len());
-    let mut i = 0;
-    loop {
-        out.push_str(&raw[i..amp]);
-        match char_ref(&b[amp + 1..], in_attribute) {
-            Some((chars, len)) => {
-                out.extend(chars.into_iter().flatten());
-                i = amp + 1 + len;
-            }
-            None => {
-                out.push('&');
-                i = amp + 1;
-            }
-        }
-        match memchr::memchr(b'&', &b[i..]) {
-            Some(off) => amp = i + off,
-            None => {
-                out.push_str(&raw[i..]);
-                return Cow::Owned(out);
-            }
-        }
-    }
-}
-
-/// The character reference after a `&`: its characters and its length, or
-/// `None` when the `&` is only a `&`.
-fn char_ref(rest: &[u8], in_attribute: bool) -> Option<([Option<char>; 2], usize)> {
-    match rest.first()? {
-        b'#' => numeric_ref(rest),
-        c if c.is_ascii_alphanumeric() => named_ref(rest, in_attribute),
-        _ => None,
-    }
-}
-
-fn numeric_ref(rest: &[u8]) -> Option<([Option<char>; 2], usize)> {
-    let (base, start) = match rest.get(1) {
-        Some(b'x' | b'X') => (16, 2),
-        _ => (10, 1),
-    };
-    let digits = rest[start..]
-        .iter()
-        .take_while(|c| (**c as char).is_digit(base))
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let mut num: u32 = 0;
-    let mut too_big = false;
-    for &c in &rest[start..start + digits] {
-        num = num.wrapping_mul(base);
-        too_big |= num > 0x10FFFF;
-        num = num.wrapping_add((c as char).to_digit(base).unwrap_or(0));
-    }
-    let mut len = start + digits;
-    if rest.get(len) == Some(&b';') {
-        len += 1;
-    }
-    let c = match num {
-        _ if too_big || num > 0x10FFFF => '\u{fffd}',
-        0 | 0xD800..=0xDFFF => '\u{fffd}',
-        0x80..=0x9F => C1_REPLACEMENTS[(num - 0x80) as usize]
-            .unwrap_or_else(|| char::from_u32(num).unwrap_or('\u{fffd}')),
-        n => char::from_u32(n).unwrap_or('\u{fffd}'),
-    };
-    Some(([Some(c), None], len))
-}
-
-/// The longest named reference that starts `rest`, as the tokenizer matches it.
-fn named_ref(rest: &[u8], in_attribute: bool) -> Option<([Option<char>; 2], usize)> {
-    // The common ones, whole with their `;`: no name continues past a `;`,
-    // so these are already the longest match.
-    for (name, c) in [
-        (&b"amp;"[..], '&'),
-        (b"lt;", '<'),
-        (b"gt;", '>'),
-        (b"quot;", '"'),
-        (b"nbsp;", '\u{a0}'),
-    ] {
-        if rest.starts_with(name) {
-            return Some(([Some(c), None], name.len()));
-        }
-    }
-    let mut best = None;
-    for k in 1..=rest.len() {
-        if !rest[k - 1].is_ascii() {
-            break;
-        }
-        let name = std::str::from_utf8(&rest[..k]).ok()?;
-        match NAMED_ENTITIES.get(name) {
-            Some(&(c1, c2)) if c1 != 0 => best = Some((c1, c2, k)),
-            Some(_) => {}
-            None => break,
-        }
-    }
-    let (c1, c2, len) = best?;
-    let next = rest.get(len).copied();
-    if in_attribute
-        && rest[len - 1] != b';'
-        && next.is_some_and(|c| c == b'=' || c.is_ascii_alphanumeric())
-    {
-        return None;
-    }
-    let c = |n: u32| (n != 0).then(|| char::from_u32(n)).flatten();
-    Some(([c(c1), c(c2)], len))
-}
-
-/// [`main_page`] of a whole page, as `extract` calls it (for tests).
-#[cfg(test)]
-fn read_page(html: &str, selection: &Selection) -> Option<Page> {
-    main_page(&slice::scan(html)?, selection)
-}
-
 #[cfg(test)]
 #[path = "stream_diff_tests.rs"]
 mod diff_tests;
@@ -1225,12 +1466,14 @@ mod tests {
     }
 
     /// The stream reads it, and reads it as the full parse does.
-    fn streams(main: &str) -> Page {
-        let src = page(main);
-        let sel = Selection::default();
-        let fast = read_page(&src, &sel).unwrap_or_else(|| panic!("gave up on {main}"));
-        assert_eq!(Ok(&fast), parse_and_walk(&src, &sel).as_ref(), "{main}");
+    fn streams_page(src: &str, sel: &Selection) -> Page {
+        let fast = main_page(src, sel).unwrap_or_else(|| panic!("gave up on {src}"));
+        assert_eq!(Ok(&fast), parse_and_walk(src, sel).as_ref(), "{src}");
         fast
+    }
+
+    fn streams(main: &str) -> Page {
+        streams_page(&page(main), &Selection::default())
     }
 
     #[test]
@@ -1249,10 +1492,15 @@ mod tests {
             "<main><script>if (a < b) { x = '</div>'; }</script><svg><path d=M0/><title>icon</title></svg><p hidden>gone<p>kept</main>",
             // Character references, legacy ones without a semicolon.
             "<main><p>AT&amp;T &copy 2026 &#8212; &#x41; &nbsp;x &notit; &amp</main>",
+            // ... and in attributes.
+            "<main><div class=\"x&#x20;note\">n</div><p aria-hidden=\"tr&#117;e\">gone</main>",
             // Definition lists and headings closing each other.
             "<main><dl><dt>Term<dd>Def<dt>Term 2<dd>Def 2</dl><h3>a<h4>b</h4></main>",
             "<MAIN CLASS=x><P>Upper case</P></MAIN>",
             "<main>a\r\nb<pre>\r\nc\rd</pre></main>",
+            // Scripts with `<!--` (the tokenizer's escaped states); CDATA in SVG.
+            "<main><script><!-- <script> </main> </script> --></script><p>a</main>",
+            "<main><svg><![CDATA[ </main> ]]></svg><p>b</main>",
         ] {
             streams(main);
         }
@@ -1262,6 +1510,18 @@ mod tests {
     fn reads_the_title_from_the_head() {
         let page = streams("<main><p>x</main>");
         assert_eq!(page.title.as_deref(), Some("T & co"));
+    }
+
+    #[test]
+    fn reads_a_title_inside_or_after_main() {
+        let sel = Selection::default();
+        let page = streams_page(
+            "<body><main><title>In&#32;main</title>x</main></body>",
+            &sel,
+        );
+        assert_eq!(page.title.as_deref(), Some("In main"));
+        let page = streams_page("<body><main>x</main><title>After</title></body>", &sel);
+        assert_eq!(page.title.as_deref(), Some("After"));
     }
 
     #[test]
@@ -1286,34 +1546,60 @@ mod tests {
                 "table after an open p",
                 "<main><p>x<table><tr><td>y</table></main>",
             ),
+            ("NUL in text", "<main><p>a\0b</main>"),
+            (
+                "a character reference opening pre (an error keeps its newline)",
+                "<main><pre>&#10x</pre></main>",
+            ),
         ] {
             let src = page(main);
-            assert_eq!(read_page(&src, &Selection::default()), None, "{why}");
+            assert_eq!(main_page(&src, &Selection::default()), None, "{why}");
             // ... which the caller then parses in full.
             assert!(super::super::extract_html(&src, &Selection::default()).is_ok());
         }
     }
 
     #[test]
-    fn needs_a_main_only_selection_without_ignore() {
-        let src = page("<main><p>x</main>");
-        assert!(read_page(&src, &Selection::new("main", &[]).unwrap()).is_some());
-        assert!(read_page(&src, &Selection::new("article", &[]).unwrap()).is_none());
-        assert!(read_page(&src, &Selection::new("main", &["nav".into()]).unwrap()).is_none());
+    fn leaves_to_the_parser_pages_it_cannot_be_sure_of() {
+        for (why, src) in [
+            ("no main", "<html><body><article>a</article></body></html>"),
+            ("unclosed main", "<html><body><main><p>a</p></body></html>"),
+            (
+                "stray end tag",
+                "<html><body></main><main>a</main></body></html>",
+            ),
+            (
+                "template",
+                "<html><body><template><main>a</main></template><main>b</main></body></html>",
+            ),
+            ("frameset", "<html><body><main>a</main><frameset></body>"),
+            ("carried into main", "<body><b><main>a</main></b></body>"),
+            (
+                "svg before the title",
+                "<svg><title>i</title></svg><main>a</main><title>T</title>",
+            ),
+            ("main in svg", "<title>T</title><svg><main>a</main></svg>"),
+        ] {
+            for sel in [Selection::default(), Selection::new("main", &[]).unwrap()] {
+                assert_eq!(main_page(src, &sel), None, "{why}");
+            }
+        }
     }
 
     #[test]
-    fn decodes_character_references_as_the_tokenizer_does() {
-        for (raw, attr, want) in [
-            ("a &amp; b", false, "a & b"),
-            ("&copy2026", false, "\u{a9}2026"),
-            ("&copy2026", true, "&copy2026"),
-            ("&notit;", false, "\u{ac}it;"),
-            ("&#128;&#0;&#x110000;", false, "\u{20ac}\u{fffd}\u{fffd}"),
-            ("& &# &#x; &zz;", false, "& &# &#x; &zz;"),
-            ("&NotEqualTilde;", false, "\u{2242}\u{338}"),
-        ] {
-            assert_eq!(decode(raw, attr), want, "{raw}");
-        }
+    fn reads_every_main_for_select_main_and_the_first_for_the_default() {
+        let src = "<title>T</title><main><p>one</main><footer><main>two</main></footer>";
+        let first = streams_page(src, &Selection::default()).text();
+        assert!(first.contains("one") && !first.contains("two"), "{first}");
+        let all = streams_page(src, &Selection::new("main", &[]).unwrap()).text();
+        assert!(all.contains("one") && all.contains("two"), "{all}");
+    }
+
+    #[test]
+    fn needs_a_main_only_selection_without_ignore() {
+        let src = page("<main><p>x</main>");
+        assert!(main_page(&src, &Selection::new("main", &[]).unwrap()).is_some());
+        assert!(main_page(&src, &Selection::new("article", &[]).unwrap()).is_none());
+        assert!(main_page(&src, &Selection::new("main", &["nav".into()]).unwrap()).is_none());
     }
 }
