@@ -428,6 +428,22 @@ impl Builder {
         if text.is_empty() {
             return;
         }
+        // Template tags are rendered on the whole block, however the parser
+        // split its text; links after the first tag lose their ranges.
+        let (text, links) = match (kind, render_templates(&text)) {
+            (BlockKind::Code, _) | (_, Cow::Borrowed(_)) => (text, links),
+            (_, Cow::Owned(rendered)) => {
+                let first = text.find("{%").into_iter().chain(text.find("{{")).min();
+                let kept = links
+                    .into_iter()
+                    .filter(|&(_, e)| first.is_some_and(|f| e <= f))
+                    .collect();
+                (collapse_ws(&rendered), kept)
+            }
+        };
+        if text.is_empty() {
+            return;
+        }
         let (kind, text, links) = if kind == BlockKind::Callout {
             let (t, l) = strip_callout_marker(text, links);
             (kind, t, l)
@@ -699,7 +715,7 @@ fn text_node(t: &str, ctx: Ctx, b: &mut Builder) {
             b.push_text(line);
         }
     } else {
-        b.push_text(&render_templates(t));
+        b.push_text(t);
     }
 }
 
