@@ -244,7 +244,12 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&events)?);
     } else if args.csv {
-        let mut w = String::from("at,kind,source,stage,access,regions,summary,channel\n");
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(std::io::stdout().lock());
+        w.write_record([
+            "at", "kind", "source", "stage", "access", "regions", "summary", "channel",
+        ])?;
         for e in &events {
             let f = |k: &str| {
                 e.get(k)
@@ -272,15 +277,9 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
                 f("summary"),
                 f("channel"),
             ];
-            w.push_str(
-                &row.iter()
-                    .map(|c| csv_field(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            w.push('\n');
+            w.write_record(&row)?;
         }
-        print!("{w}");
+        w.flush()?;
     } else if events.is_empty() {
         println!("no events for {} in that period", cap.id);
     } else {
@@ -294,14 +293,6 @@ pub fn history(path: &Path, args: HistoryArgs<'_>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 pub struct InferArgs<'a> {
