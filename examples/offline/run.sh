@@ -41,6 +41,11 @@ for _ in $(seq 50); do
     curl -fsS "http://127.0.0.1:$http_port/healthz" > /dev/null 2>&1 && break
     sleep 0.2
 done
+# The SMTP sink must listen before the first check sends its digest.
+for _ in $(seq 50); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$smtp_port" 2>/dev/null && break
+    sleep 0.2
+done
 
 echo "== 1. first check: every page is a baseline; the guide's own page gives its validation date"
 cw check
