@@ -45,7 +45,7 @@ static REGIONS_LIMITED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// A line short enough to be a card's title ("Ads Agent (beta)").
+/// A line short enough to be a card's title ("Pulse Assistant (beta)").
 fn is_title_line(b: &Block) -> bool {
     // Not the page's own title (H1): that heads the whole guide.
     (matches!(b.kind, BlockKind::Paragraph | BlockKind::ListItem)

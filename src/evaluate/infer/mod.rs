@@ -84,8 +84,8 @@
 //!   sunset in 2024; see the sunset FAQ"); "we are retiring X" is deprecated.
 //! - Weak announcements ("coming soon") and "now available" must follow the
 //!   subject's name: "(broader support coming soon)" is not the subject's.
-//! - A name inside longer link text ("[az acr helm push]") names the longer
-//!   thing; a name that carries its label ("Agents (preview) in Foo") is
+//! - A name inside longer link text ("[mist run push]") names the longer
+//!   thing; a name that carries its label ("Scouts (preview) in Foo") is
 //!   labelled; a new clause after ";" has its own subject.
 //! - Regions (`regions.rs`, `lexicon.rs`): AWS, Azure and Google Cloud codes,
 //!   AWS and Azure region names ("US East (Ohio)", "West Europe"), countries
@@ -285,7 +285,7 @@ fn links_within(block: &Block, start: usize, end: usize) -> Vec<(usize, usize)> 
 }
 
 /// A table row or list item read with what its table or list says of it: a
-/// tick under a status column ("Email Workers | ✅" under "Private Beta"), or
+/// tick under a status column ("Nimbus Mail | ✅" under "Private beta"), or
 /// a caption naming the stage of the whole list ("Deprecated runtimes").
 fn read_row(
     page: &Page,

@@ -251,7 +251,7 @@ pub(super) fn owned(s: &Sentence<'_>, start: usize, end: usize, attach: Attach) 
     }
     s.mentions.iter().any(|&(ms, me)| {
         if label {
-            // A name that carries its label ("Agents (preview) in Foo").
+            // A name that carries its label ("Scouts (preview) in Foo").
             if ms <= start && end <= me {
                 return true;
             }
@@ -333,8 +333,8 @@ pub(super) fn after_preposition(text: &str, at: usize) -> bool {
 }
 
 /// Mentions, less those inside link text that names something longer: in
-/// "[az acr helm push](…) has been retired" the link is the `push` command,
-/// not `az acr helm`.
+/// "[mist run push](…) has been retired" the link is the `push` command,
+/// not `mist run`.
 pub(super) fn outside_longer_links(
     text: &str,
     mentions: Vec<(usize, usize)>,
