@@ -5,7 +5,7 @@
 use super::{Result, Store, ms, ts};
 use crate::model::{Regions, Status};
 use jiff::Timestamp;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 /// Where a claim came from.
 pub const FROM_REGISTRY: &str = "registry";
@@ -31,24 +31,27 @@ pub(crate) fn parse_status(stage: &str, access: &str, regions: &str) -> Status {
     }
 }
 
+/// A row of `SELECT at, stage, access, regions, origin, quote FROM claim`.
+fn claim_row(capability_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimRow> {
+    let stage: String = r.get(1)?;
+    let access: String = r.get(2)?;
+    let regions: String = r.get(3)?;
+    Ok(ClaimRow {
+        capability_id: capability_id.to_string(),
+        at: ts(r.get(0)?),
+        status: parse_status(&stage, &access, &regions),
+        origin: r.get(4)?,
+        quote: r.get(5)?,
+    })
+}
+
 impl Store {
     /// Every claim of a capability, oldest first, from both origins.
     pub fn claims(&self, capability_id: &str) -> Result<Vec<ClaimRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT at, stage, access, regions, origin, quote FROM claim WHERE capability_id = ?1 ORDER BY at, id",
         )?;
-        let rows = stmt.query_map(params![capability_id], |r| {
-            let stage: String = r.get(1)?;
-            let access: String = r.get(2)?;
-            let regions: String = r.get(3)?;
-            Ok(ClaimRow {
-                capability_id: capability_id.to_string(),
-                at: ts(r.get(0)?),
-                status: parse_status(&stage, &access, &regions),
-                origin: r.get(4)?,
-                quote: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![capability_id], |r| claim_row(capability_id, r))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -60,10 +63,16 @@ impl Store {
         at: Timestamp,
     ) -> Result<Option<ClaimRow>> {
         Ok(self
-            .claims(capability_id)?
-            .into_iter()
-            .rev()
-            .find(|c| c.at <= at && c.origin == origin))
+            .conn
+            .prepare_cached(
+                "SELECT at, stage, access, regions, origin, quote FROM claim
+                 WHERE capability_id = ?1 AND origin = ?2 AND at <= ?3
+                 ORDER BY at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![capability_id, origin, ms(at)], |r| {
+                claim_row(capability_id, r)
+            })
+            .optional()?)
     }
 
     /// The claim in force at `at`: the registry's when it pins one, else

@@ -15,7 +15,12 @@ impl Store {
             .guide(&cap.guide)
             .expect("registry checked the guide exists");
         let claimed = self.claim_at(&cap.id, cap.pinned, at)?;
-        let guide_claim = self.claim_from(&cap.id, super::claim::FROM_GUIDE, at)?;
+        // Without a pinned claim the claim in force is the guide's already.
+        let guide_claim = if cap.pinned {
+            self.claim_from(&cap.id, super::claim::FROM_GUIDE, at)?
+        } else {
+            claimed.clone()
+        };
         let claim_quote = claimed.as_ref().and_then(|c| c.quote.clone());
         let claim = claimed
             .map(|c| c.status)
