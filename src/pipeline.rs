@@ -148,10 +148,6 @@ pub async fn check_sources(
     progress: &dyn Progress,
 ) -> Result<CycleReport, PipelineError> {
     let start = clock.now();
-    // New rules read what is stored first, so a status that moves only
-    // because the rules changed is recorded as such, and the fetch below
-    // can stay conditional.
-    reread_stored(store, registry, sources, start)?;
     // One transaction for the whole schedule update instead of one commit per source.
     let jobs = store.batch(|store| -> Result<_, PipelineError> {
         let mut jobs = Vec::with_capacity(sources.len());
@@ -161,8 +157,17 @@ pub async fn check_sources(
             if let Some(next) = source.schedule.next_for(start, &source.id) {
                 store.set_next_check(&source.id, next)?;
             }
-            let state = store.source_state(&source.id)?;
+            let mut state = store.source_state(&source.id)?;
             let infer_key = infer_key(registry, source);
+            // New rules or names read what is stored first, so a status that
+            // moves only for that reason is recorded as such, and the fetch
+            // below can stay conditional.
+            if let Some(stored) = state.infer_key.as_deref()
+                && only_reading_changed(stored, &infer_key)
+                && reread_stored(store, registry, source, &infer_key, start)?
+            {
+                state.infer_key = Some(infer_key.clone());
+            }
             // New inference inputs need the full page, not a 304.
             let validators = if state.infer_key.as_deref() == Some(infer_key.as_str()) {
                 Validators {
@@ -431,68 +436,54 @@ fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
     })
 }
 
-/// Read each source's latest stored version again when what inference
-/// depends on (the rules' version, the capability's names, the selection)
-/// changed since it was read, without fetching. A status that moves is
+/// Read a source's latest stored version again, without fetching, when
+/// only how it is read changed (the rules' version, the capability's names,
+/// the vocabulary: see [`only_reading_changed`]). A status that moves is
 /// recorded as a re-read ("re-read with rules vN"), never as a page change:
 /// no snapshot, no change, and a note that says the page did not change.
-/// Returns how many sources were re-read.
-pub fn reread_stored(
+/// False when there is nothing stored to read (the fetch then reads it).
+fn reread_stored(
     store: &mut Store,
     registry: &Registry,
-    sources: &[&Source],
+    source: &Source,
+    key: &str,
     now: jiff::Timestamp,
-) -> Result<usize, PipelineError> {
-    store.batch(|store| -> Result<usize, PipelineError> {
-        let mut reread = 0;
-        for source in sources {
-            let key = infer_key(registry, source);
-            let state = store.source_state(&source.id)?;
-            if !state
-                .infer_key
-                .as_deref()
-                .is_some_and(|stored| only_reading_changed(stored, &key))
-            {
-                continue;
-            }
-            let Some(version) = store.latest_version(&source.id)? else {
-                continue;
-            };
-            let Some(cap) = registry.capability(&source.capability) else {
-                continue;
-            };
-            let subject = Subject {
-                name: cap.name.clone(),
-                aliases: cap.aliases.clone(),
-            };
-            let page = crate::model::Page::from_text(&version.text, version.title.clone());
-            let inference = infer::infer(&page, &subject, &source.vocabulary);
-            let previous = store.latest_observation(&source.id, None)?;
-            let (status, evidence, mut notes) =
-                observation_from(&inference, previous.as_ref(), Some(version.seq));
-            notes.insert(
-                0,
-                format!(
-                    "re-read with rules v{}: the stored version {} was read again; the page did not change",
-                    infer::RULES_VERSION,
-                    version.seq
-                ),
-            );
-            store.observe(&NewObservation {
-                capability_id: &source.capability,
-                source_id: &source.id,
-                snapshot_id: Some(version.snapshot_id),
-                at: now,
-                status: &status,
-                evidence: &evidence,
-                notes: &notes,
-                reread_rules: Some(infer::RULES_VERSION),
-            })?;
-            store.set_infer_key(&source.id, &key)?;
-            reread += 1;
-        }
-        Ok(reread)
-    })
+) -> Result<bool, PipelineError> {
+    let Some(cap) = registry.capability(&source.capability) else {
+        return Ok(false);
+    };
+    let Some(version) = store.latest_version(&source.id)? else {
+        return Ok(false);
+    };
+    let subject = Subject {
+        name: cap.name.clone(),
+        aliases: cap.aliases.clone(),
+    };
+    let page = crate::model::Page::from_text(&version.text, version.title.clone());
+    let inference = infer::infer(&page, &subject, &source.vocabulary);
+    let previous = store.latest_observation(&source.id, None)?;
+    let (status, evidence, mut notes) =
+        observation_from(&inference, previous.as_ref(), Some(version.seq));
+    notes.insert(
+        0,
+        format!(
+            "re-read with rules v{}: the stored version {} was read again; the page did not change",
+            infer::RULES_VERSION,
+            version.seq
+        ),
+    );
+    store.observe(&NewObservation {
+        capability_id: &source.capability,
+        source_id: &source.id,
+        snapshot_id: Some(version.snapshot_id),
+        at: now,
+        status: &status,
+        evidence: &evidence,
+        notes: &notes,
+        reread_rules: Some(infer::RULES_VERSION),
+    })?;
+    store.set_infer_key(&source.id, key)?;
+    Ok(true)
 }
 
 /// Turn an inference into what is stored. A stage marker that disappears from
