@@ -11,9 +11,8 @@
 //! is the table for the first set of real pages. The same table is printed by
 //! `capwatch accuracy DIR`.
 
-use capwatch::accuracy::{self, markdown_page};
+use capwatch::accuracy;
 use capwatch::evaluate::infer::{Subject, Vocabulary, infer};
-use capwatch::extract::{ContentKind, Selection, content_kind, extract};
 use std::path::{Path, PathBuf};
 
 fn main() {
@@ -89,20 +88,13 @@ fn main() {
 
 /// The page in its own form and, for Markdown, as rendered HTML.
 fn read_forms(path: &Path) -> Vec<(&'static str, capwatch::model::Page)> {
-    let body = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let kind = content_kind(None, &path.to_string_lossy());
-    let mut out = vec![(
-        "source",
-        extract(&body, kind, &Selection::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )];
-    if kind == ContentKind::Markdown {
-        let html = markdown_page(&String::from_utf8_lossy(&body));
-        out.push((
-            "html",
-            extract(html.as_bytes(), ContentKind::Html, &Selection::default())
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        ));
-    }
-    out
+    accuracy::read_forms(path)
+        .into_iter()
+        .map(|(form, page)| {
+            (
+                form.as_str(),
+                page.unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+            )
+        })
+        .collect()
 }

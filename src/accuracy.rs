@@ -17,7 +17,7 @@
 
 use crate::evaluate::infer::{Inference, Subject, Vocabulary, infer};
 use crate::extract::{ContentKind, Selection, content_kind, extract};
-use crate::model::Status;
+use crate::model::{Page, Status};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -233,37 +233,24 @@ pub fn run(dir: &Path, cases: &[Case]) -> Report {
     let mut rows = Vec::new();
     let (mut both, mut same) = (0, 0);
     for case in cases {
-        let path = dir.join(&case.file);
-        let body = std::fs::read(&path);
-        let kind = content_kind(None, &case.file);
         let subject = Subject {
             name: case.name.clone(),
             aliases: case.aliases.clone(),
         };
-        let source = match &body {
-            Ok(b) => read_as(b, kind, &subject),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-        };
-        let source_row = judge(case, Form::Source, source);
-        if kind == ContentKind::Markdown {
-            let html = match &body {
-                Ok(b) => read_as(
-                    markdown_page(&String::from_utf8_lossy(b)).as_bytes(),
-                    ContentKind::Html,
-                    &subject,
-                ),
-                Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-            };
-            let html_row = judge(case, Form::Html, html);
+        let forms: Vec<Row> = read_forms(&dir.join(&case.file))
+            .into_iter()
+            .map(|(form, page)| {
+                let read = page.map(|p| infer(&p, &subject, &Vocabulary::default()));
+                judge(case, form, read)
+            })
+            .collect();
+        if let [source, html] = &forms[..] {
             both += 1;
-            if html_row.status.is_some() && html_row.status == source_row.status {
+            if html.status.is_some() && html.status == source.status {
                 same += 1;
             }
-            rows.push(source_row);
-            rows.push(html_row);
-        } else {
-            rows.push(source_row);
         }
+        rows.extend(forms);
     }
     let totals = |form: Form| {
         let mut t = Totals::default();
@@ -288,9 +275,30 @@ pub fn run(dir: &Path, cases: &[Case]) -> Report {
     }
 }
 
-fn read_as(body: &[u8], kind: ContentKind, subject: &Subject) -> Result<Inference, String> {
-    let page = extract(body, kind, &Selection::default()).map_err(|e| e.to_string())?;
-    Ok(infer(&page, subject, &Vocabulary::default()))
+/// A page file in each form it is judged in: as written, and for Markdown
+/// also as [`markdown_page`] serves it; each extracted, or why it could not be.
+pub fn read_forms(path: &Path) -> Vec<(Form, Result<Page, String>)> {
+    let name = path.to_string_lossy();
+    let kind = content_kind(None, &name);
+    let body = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    let read =
+        |bytes: &[u8], kind| extract(bytes, kind, &Selection::default()).map_err(|e| e.to_string());
+    let mut out = vec![(
+        Form::Source,
+        body.as_ref()
+            .map_err(Clone::clone)
+            .and_then(|b| read(b, kind)),
+    )];
+    if kind == ContentKind::Markdown {
+        let html = body.as_ref().map_err(Clone::clone).and_then(|b| {
+            read(
+                markdown_page(&String::from_utf8_lossy(b)).as_bytes(),
+                ContentKind::Html,
+            )
+        });
+        out.push((Form::Html, html));
+    }
+    out
 }
 
 fn judge(case: &Case, form: Form, read: Result<Inference, String>) -> Row {
