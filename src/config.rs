@@ -27,6 +27,9 @@ use url::Url;
 pub struct Registry {
     /// The file it came from.
     pub path: PathBuf,
+    /// SHA-256 of the file's text (hex): instances sharing one PostgreSQL
+    /// compare it to notice a different `sources.toml`.
+    pub fingerprint: String,
     pub settings: Settings,
     pub email: Option<Email>,
     pub webhook: Option<Webhook>,
@@ -36,7 +39,8 @@ pub struct Registry {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The SQLite file, resolved against the registry's folder.
+    /// The SQLite file, resolved against the registry's folder, or a
+    /// `postgres://` URL.
     pub database: PathBuf,
     pub schedule: Cron,
     pub concurrency: usize,
@@ -451,8 +455,10 @@ impl Compiler<'_> {
         let webhook = raw_webhook.and_then(|w| self.webhook(w));
         let guides = self.guides(raw_guides);
         let capabilities = self.capabilities(raw_caps, &guides, &settings);
+        use sha2::Digest;
         Registry {
             path: path.to_path_buf(),
+            fingerprint: hex::encode(sha2::Sha256::digest(self.text.as_bytes())),
             settings,
             email,
             webhook,
@@ -549,6 +555,8 @@ impl Compiler<'_> {
 
     fn settings(&mut self, raw: RawSettings) -> Settings {
         let database = match &raw.database {
+            // A PostgreSQL URL is kept as written; a path is relative to the registry.
+            Some(d) if crate::store::db::is_postgres_url(d.get_ref()) => PathBuf::from(d.get_ref()),
             Some(d) => self.base.join(d.get_ref()),
             None => self.base.join("capwatch.db"),
         };

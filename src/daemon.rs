@@ -1,11 +1,16 @@
 //! The daemon (`capwatch run`): the schedule loop around the same pipeline
 //! function `check` uses.
 //!
-//! In: the registry path and options. It takes a lock so only one daemon runs
-//! per database, asks the store which sources are due, runs
-//! [`pipeline::run_cycle`] on them, evaluates and delivers on its own cadence
-//! too (a guide expiring at midnight alerts without any page check), reloads
-//! the registry on SIGHUP, and on SIGTERM/SIGINT lets in-flight checks finish
+//! In: the registry path and options. On SQLite it takes a lock so only one
+//! daemon runs per file; on PostgreSQL any number share the database. It
+//! leases a batch of due sources from the store (no two daemons take the
+//! same one; a dead daemon's leases run out and are taken over), runs
+//! [`pipeline::run_cycle`] on them, and — in the one daemon holding the
+//! evaluation lock — evaluates and delivers on its own cadence too (a guide
+//! expiring at midnight alerts without any page check). It records the
+//! registry fingerprint it loaded and works only while it agrees with the
+//! database (`adopt`), reloads the registry on SIGHUP, rides out a lost
+//! database connection, and on SIGTERM/SIGINT lets in-flight checks finish
 //! (bounded), then exits 0. Out: rows in the store, alerts delivered, logs.
 
 use crate::config::{self, Registry};
@@ -115,6 +120,10 @@ impl DbLock {
 
     /// Who runs a daemon on `database` now, if anyone (without taking the lock).
     pub fn holder(database: &Path) -> Option<String> {
+        // Several daemons may share a PostgreSQL database: no lock file.
+        if crate::store::postgres_url(database).is_some() {
+            return None;
+        }
         let path = PathBuf::from(format!("{}.lock", database.display()));
         let mut file = std::fs::File::open(&path).ok()?;
         match file.try_lock_shared() {
@@ -180,21 +189,111 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// How many due sources one daemon leases at a time (as many as it fetches
+/// at once): the rest stay for its next batch, or for another daemon.
+fn lease_batch(reg: &Registry) -> usize {
+    reg.settings.concurrency.max(1)
+}
+
+/// How long a leased source stays with this daemon: one fetch timeout per
+/// wave the batch may need when all its pages share one host, one more, and
+/// ten seconds to save. A daemon that dies holds its sources this long.
+fn lease_ttl(reg: &Registry) -> Duration {
+    let per_wave = reg.settings.per_host.clamp(1, lease_batch(reg));
+    let waves = lease_batch(reg).div_ceil(per_wave) as u32;
+    reg.settings.timeout * (waves + 1) + Duration::from_secs(10)
+}
+
+/// May this instance work with its registry? When the database mirrors it,
+/// yes. Otherwise it makes the database mirror it (sync, reschedule) unless
+/// a live instance loaded another `sources.toml`; `reload` (SIGHUP: the
+/// operator's intent) syncs regardless. Says why when it may not.
+fn adopt(
+    store: &mut Store,
+    registry: &Registry,
+    now: Timestamp,
+    reload: bool,
+    was_in_step: bool,
+) -> Result<bool, crate::store::StoreError> {
+    let fp = store.fingerprints(&registry.fingerprint, now)?;
+    if !reload && fp.database.as_deref() == Some(registry.fingerprint.as_str()) {
+        return Ok(true);
+    }
+    if reload || fp.differing.is_empty() {
+        store.batch(|store| {
+            store.write_registry(registry, now)?;
+            store.set_registry_fingerprint(&registry.fingerprint, now)?;
+            let overdue = store.reschedule(registry, now)?;
+            tracing::info!(
+                sources = registry.sources().count(),
+                overdue,
+                fingerprint = short(&registry.fingerprint),
+                "registry loaded into the database"
+            );
+            Ok::<_, crate::store::StoreError>(())
+        })?;
+        return Ok(true);
+    }
+    if was_in_step {
+        let others: Vec<String> = fp
+            .differing
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {} pid {} (registry {})",
+                    i.role,
+                    i.host,
+                    i.pid,
+                    short(&i.fingerprint)
+                )
+            })
+            .collect();
+        tracing::error!(
+            mine = short(&registry.fingerprint),
+            others = %others.join(", "),
+            "this instance loaded a different sources.toml than the instances running on this database; \
+             it checks nothing until it is reloaded (SIGHUP) with the same file, or they stop"
+        );
+    }
+    Ok(false)
+}
+
+/// The first 12 hex digits of a fingerprint, as logs and /healthz show it.
+pub fn short(fingerprint: &str) -> &str {
+    &fingerprint[..fingerprint.len().min(12)]
+}
+
 /// Run until a stop signal. Returns after in-flight work finished or the grace ran out.
 pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let clock = SystemClock;
     let mut registry = config::load(&opts.config)?;
-    let _lock = DbLock::acquire(&opts.database)?;
+    let shared_db = crate::store::postgres_url(&opts.database).is_some();
+    let _lock = if shared_db {
+        None
+    } else {
+        Some(DbLock::acquire(&opts.database)?)
+    };
     let mut store = Store::open(&opts.database)?;
-    store.sync_registry(&registry, clock.now())?;
-    let overdue = store.reschedule(&registry, clock.now())?;
+    if !shared_db {
+        // Leases left by a daemon that was killed: this one holds the lock.
+        store.release_all_leases()?;
+    }
+    store.register_instance("run", &registry.fingerprint, clock.now())?;
+    // On start the registry is synced (new sources, a changed schedule, the
+    // overdue spread) unless a live instance loaded another one.
+    let alone = store
+        .fingerprints(&registry.fingerprint, clock.now())?
+        .differing
+        .is_empty();
+    let mut in_step = adopt(&mut store, &registry, clock.now(), alone, true)?;
     let mut fetcher = fetcher_for(&registry)?;
     let mut channels = Channels::from_registry(&registry, &env_var)
         .map_err(|e| DaemonError::Setup(format!("cannot set up alert delivery: {e}")))?;
     tracing::info!(
-        database = %opts.database.display(),
+        database = %store.label(),
+        instance = store.owner(),
         sources = registry.sources().count(),
-        overdue,
+        in_step,
         "capwatch daemon started"
     );
 
@@ -229,15 +328,53 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let mut next_eval = clock.now();
     let mut next_guides = clock.now();
     let mut stopping = false;
+    let mut was_leading = false;
     while !stopping {
         let now = clock.now();
-        let due: Vec<String> = store
-            .due_sources(now)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        let with_guides = now >= next_guides;
-        let eval_due = now >= next_eval;
+        // What the database says this turn; when it cannot be reached, wait
+        // a little and ask again (the store reconnects by itself).
+        let turn = (|| -> Result<(bool, bool, Vec<String>), crate::store::StoreError> {
+            store.heartbeat(now)?;
+            let step = adopt(&mut store, &registry, now, false, in_step)?;
+            let leading = step && store.try_lead()?;
+            let due = if step {
+                store
+                    .lease_due(now, lease_ttl(&registry), lease_batch(&registry))?
+                    .into_iter()
+                    .map(|l| l.source_id)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((step, leading, due))
+        })();
+        let (step, leading, due) = match turn {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "database unavailable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = term.recv() => stopping = true,
+                    _ = int.recv() => stopping = true,
+                }
+                continue;
+            }
+        };
+        in_step = step;
+        if leading != was_leading && shared_db {
+            tracing::info!(
+                leading,
+                "evaluation lock {}",
+                if leading {
+                    "taken: this daemon evaluates and delivers"
+                } else {
+                    "held by another daemon"
+                }
+            );
+            was_leading = leading;
+        }
+        let with_guides = leading && now >= next_guides;
+        let eval_due = leading && now >= next_eval;
         if !due.is_empty() || eval_due || with_guides {
             let sources: Vec<&config::Source> =
                 due.iter().filter_map(|id| registry.source(id)).collect();
@@ -250,7 +387,9 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                 // Between two evaluations owed by the cadence, a batch of
                 // unchanged checks changes no finding: evaluating all
                 // capabilities after each such batch only burned CPU.
-                if eval_due {
+                if !leading {
+                    pipeline::Evaluate::Never
+                } else if eval_due {
                     pipeline::Evaluate::Always
                 } else {
                     pipeline::Evaluate::IfMoved
@@ -324,8 +463,10 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         // Sleep until the next source is due, the next evaluation, or a signal.
         let now = clock.now();
         let mut wake = next_eval.min(next_guides);
-        if let Some(t) = store.next_due()? {
-            wake = wake.min(t);
+        match store.next_due() {
+            Ok(Some(t)) if in_step => wake = wake.min(t),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "database unavailable; retrying"),
         }
         let wait = Duration::from_millis(
             (wake.as_millisecond() - now.as_millisecond()).clamp(0, 60_000) as u64,
@@ -337,8 +478,15 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             _ = hup.recv() => {
                 match config::load(&opts.config) {
                     Ok(new) => {
-                        store.sync_registry(&new, clock.now())?;
-                        let overdue = store.reschedule(&new, clock.now())?;
+                        let now = clock.now();
+                        if let Err(e) = store
+                            .register_instance("run", &new.fingerprint, now)
+                            .and_then(|()| adopt(&mut store, &new, now, true, true).map(|_| ()))
+                        {
+                            tracing::error!(error = %e, "registry not reloaded, keeping the previous one: the database is unavailable");
+                            continue;
+                        }
+                        in_step = true;
                         fetcher = fetcher_for(&new)?;
                         match Channels::from_registry(&new, &env_var) {
                             Ok(c) => channels = c,
@@ -348,12 +496,21 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                             *w = new.clone();
                         }
                         registry = new;
-                        tracing::info!(sources = registry.sources().count(), overdue, "registry reloaded");
+                        tracing::info!(sources = registry.sources().count(), "registry reloaded");
                     }
                     Err(e) => tracing::error!("registry not reloaded, keeping the previous one:\n{e}"),
                 }
             }
         }
+    }
+    // Sources leased but not checked go back at once instead of when their
+    // leases run out.
+    let now = clock.now();
+    if let Err(e) = store
+        .release_leases()
+        .and_then(|_| store.stop_instance(now))
+    {
+        tracing::warn!(error = %e, "could not hand back leases; they run out by themselves");
     }
     let _ = stop_http.send(());
     if let Some(h) = http {

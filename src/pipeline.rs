@@ -101,6 +101,8 @@ impl Progress for Quiet {}
 /// A check ready to be saved: the source, what was read, and when.
 struct Prepared {
     source: Source,
+    /// The source's next slot, set when this check is saved.
+    next: Option<Timestamp>,
     previous_failures: u32,
     infer_key: String,
     at: Timestamp,
@@ -138,7 +140,9 @@ const SAVE_WINDOW: Duration = Duration::from_millis(20);
 const SAVE_BATCH: usize = 16;
 
 /// Check `sources` now: fetch, extract, store, infer. The schedule of each
-/// source is advanced before its fetch starts.
+/// source moves on when its check is saved (which also ends the daemon's
+/// lease on it), so a check that never finishes — the daemon died — leaves
+/// the source due for another daemon once the lease runs out.
 pub async fn check_sources(
     store: &mut Store,
     registry: &Registry,
@@ -152,11 +156,7 @@ pub async fn check_sources(
     let jobs = store.batch(|store| -> Result<_, PipelineError> {
         let mut jobs = Vec::with_capacity(sources.len());
         for source in sources {
-            // Advance the schedule first: a source that fails or hangs is not
-            // picked again until its next slot.
-            if let Some(next) = source.schedule.next_for(start, &source.id) {
-                store.set_next_check(&source.id, next)?;
-            }
+            let next = source.schedule.next_for(start, &source.id);
             let mut state = store.source_state(&source.id)?;
             let infer_key = infer_key(registry, source);
             // New rules or names read what is stored first, so a status that
@@ -177,7 +177,13 @@ pub async fn check_sources(
             } else {
                 Validators::default()
             };
-            jobs.push(((*source).clone(), validators, infer_key, state.failures));
+            jobs.push((
+                (*source).clone(),
+                next,
+                validators,
+                infer_key,
+                state.failures,
+            ));
         }
         Ok(jobs)
     })?;
@@ -207,7 +213,7 @@ pub async fn check_sources(
     // limits. Results come back here one at a time, so only this task writes.
     let concurrency = registry.settings.concurrency.max(1);
     let mut stream = futures_util::stream::iter(jobs)
-        .map(|(source, validators, infer_key, previous_failures)| {
+        .map(|(source, next, validators, infer_key, previous_failures)| {
             let subjects = subjects.clone();
             let parse_slots = parse_slots.clone();
             // Each check — download, then parse — is a task of its own on the
@@ -227,6 +233,7 @@ pub async fn check_sources(
                 });
                 Prepared {
                     source,
+                    next,
                     previous_failures,
                     infer_key,
                     at: clock.now(),
@@ -386,6 +393,9 @@ async fn read(
 }
 
 fn save(store: &mut Store, p: Prepared) -> Result<SourceResult, PipelineError> {
+    if let Some(next) = p.next {
+        store.set_next_check(&p.source.id, next)?;
+    }
     let validators = (p.read.outcome == Outcome::Ok).then_some((
         p.read.fetched.validators.etag.as_deref(),
         p.read.fetched.validators.last_modified.as_deref(),
@@ -942,6 +952,9 @@ pub enum Evaluate {
     /// Only when a check moved something ([`CycleReport::moved`]) or a guide
     /// page was read: the daemon between two evaluations it owes anyway.
     IfMoved,
+    /// Not here: another daemon on the same database holds the evaluation
+    /// lock and evaluates what this one checked.
+    Never,
 }
 
 /// One whole cycle: read guide pages, check `sources`, evaluate, queue and
@@ -971,7 +984,9 @@ pub async fn run_cycle(
         Vec::new()
     };
     let checks = check_sources(store, registry, fetcher, sources, clock, progress).await?;
-    let evaluation = if evaluate == Evaluate::Always || with_guides || checks.moved() {
+    let evaluation = if evaluate == Evaluate::Never {
+        None
+    } else if evaluate == Evaluate::Always || with_guides || checks.moved() {
         Some(evaluate_and_deliver(store, registry, channels, clock.now()).await?)
     } else {
         None

@@ -182,6 +182,13 @@ pub enum Command {
         #[arg(long, conflicts_with = "json")]
         retry: bool,
     },
+    /// Copy this database (an SQLite file) into an empty PostgreSQL
+    /// database, with every row and id, and compare the counts.
+    MigrateStore {
+        /// The target, e.g. postgres://capwatch@db.internal/capwatch.
+        #[arg(long)]
+        to: String,
+    },
     /// The HTTP server alone: dashboard, JSON API, Atom feed, metrics.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -268,6 +275,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Alerts { pending, json, .. } => review::alerts(&cli.config, pending, json),
         Command::Diff { source, from, to } => diff(&cli.config, &source, from, to),
         Command::Serve { listen } => serve::serve(&cli.config, listen),
+        Command::MigrateStore { to } => migrate_store(&cli.config, &to),
         Command::Status {
             json,
             fail_on_findings,
@@ -372,6 +380,47 @@ fn database_path(reg: &Registry) -> PathBuf {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => reg.settings.database.clone(),
     }
+}
+
+/// `capwatch migrate-store --to URL`.
+fn migrate_store(config: &Path, to: &str) -> Result<ExitCode> {
+    let reg = load(config)?;
+    let from_path = database_path(&reg);
+    if crate::store::postgres_url(&from_path).is_some() {
+        return Err(anyhow::anyhow!(
+            "the database is already PostgreSQL ({}); migrate-store copies an SQLite file up",
+            crate::store::label(&from_path)
+        ));
+    }
+    if !crate::store::db::is_postgres_url(to) {
+        return Err(anyhow::anyhow!(
+            "--to {to} is not a PostgreSQL URL; write postgres://user@host/database"
+        ));
+    }
+    if !from_path.exists() {
+        return Err(anyhow::anyhow!(
+            "there is no database at {} to copy (settings.database or CAPWATCH_DB)",
+            from_path.display()
+        ));
+    }
+    if let Some(holder) = crate::daemon::DbLock::holder(&from_path) {
+        return Err(anyhow::anyhow!(
+            "a daemon is running on {} ({holder}); stop it first so nothing is written during the copy",
+            from_path.display()
+        ));
+    }
+    let from = Store::open(&from_path)?;
+    let mut target = Store::open(Path::new(to))?;
+    println!("copying {} into {}", from_path.display(), target.label());
+    let counts = from.copy_to(&mut target, |c| {
+        println!("  {:<18} {:>10} rows", c.table, c.target);
+    })?;
+    let total: i64 = counts.iter().map(|c| c.target).sum();
+    println!(
+        "done: {total} rows in {} tables, every count matches; point settings.database or CAPWATCH_DB at the new URL",
+        counts.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open_store(reg: &Registry) -> Result<Store> {

@@ -249,11 +249,40 @@ fn text(e: Error) -> Response {
     summary = "`ok` when the database answers.",
     responses(
         (status = 200, description = "Healthy: `ok`.", content_type = "text/plain", body = String),
-        (status = 503, description = "The database cannot be read.", content_type = "text/plain", body = String),
+        (status = 503, description = "The database cannot be read, or instances on it loaded different registries (the message names them).", content_type = "text/plain", body = String),
     ))]
 pub(super) async fn healthz(State(state): State<ServeState>) -> Response {
-    match state.read(|store, _| Ok(store.ping()?)).await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+    let checked = state
+        .read(|store, reg| {
+            store.ping()?;
+            Ok(store.fingerprints(&reg.fingerprint, jiff::Timestamp::now())?)
+        })
+        .await;
+    match checked {
+        Ok(fp) if fp.agree() => (StatusCode::OK, "ok\n").into_response(),
+        Ok(fp) => {
+            let mut msg = format!(
+                "registry mismatch: this instance loaded sources.toml {}",
+                crate::daemon::short(&fp.mine)
+            );
+            if let Some(db) = fp.database.as_deref().filter(|d| *d != fp.mine) {
+                msg.push_str(&format!(
+                    ", the database mirrors {}",
+                    crate::daemon::short(db)
+                ));
+            }
+            for i in &fp.differing {
+                msg.push_str(&format!(
+                    ", {} on {} (pid {}) loaded {}",
+                    i.role,
+                    i.host,
+                    i.pid,
+                    crate::daemon::short(&i.fingerprint)
+                ));
+            }
+            msg.push_str("; give every instance the same file and reload it (SIGHUP)\n");
+            (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+        }
         Err(e) => text(Error::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("database unreachable: {}", e.message),

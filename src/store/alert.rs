@@ -2,9 +2,9 @@
 //! its delivery rows are written in one transaction before anything is sent;
 //! a delivery is marked sent only after the channel accepted it.
 
+use super::db::{Row, Value as Param, args};
 use super::{Result, Store, ms, ts};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -85,7 +85,7 @@ pub struct AttemptRow {
 
 const ALERT_SELECT: &str = "SELECT id, dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves, resolved_at FROM alert";
 
-fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+fn alert_row(r: &Row) -> Result<AlertRow> {
     let payload: String = r.get(7)?;
     Ok(AlertRow {
         id: r.get(0)?,
@@ -97,7 +97,7 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         created_at: ts(r.get(6)?),
         payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
         resolves: r.get(8)?,
-        resolved_at: r.get::<_, Option<i64>>(9)?.map(ts),
+        resolved_at: r.get::<Option<i64>>(9)?.map(ts),
         state: String::new(),
         attempts: 0,
         targets: Vec::new(),
@@ -108,21 +108,23 @@ impl Store {
     /// The latest `limit` alerts (of one guide, or all), newest first, as
     /// the feed shows them: without their delivery state.
     pub fn recent_alerts(&self, guide_id: Option<&str>, limit: usize) -> Result<Vec<AlertRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{ALERT_SELECT} WHERE ?1 IS NULL OR guide_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![guide_id, limit as i64], alert_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.query_map(
+            &format!(
+                "{ALERT_SELECT} WHERE CAST(?1 AS TEXT) IS NULL OR guide_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+            ),
+            args![guide_id, limit as i64],
+            alert_row,
+        )
     }
 
     /// Queue an alert unless one with the same dedupe key exists. Returns the
     /// new id, or None when it was already queued.
     pub fn queue_alert(&mut self, a: &NewAlert<'_>, now: Timestamp) -> Result<Option<i64>> {
-        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO alert (dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+        let tx = self.db.begin(true)?; // nests inside `Store::batch`
+        let id: Option<i64> = self.db.query_opt(
+            "INSERT INTO alert (dedupe_key, kind, subject_kind, subject_id, guide_id, created_at, payload, resolves)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            args![
                 a.dedupe_key,
                 a.kind,
                 a.subject_kind,
@@ -132,24 +134,25 @@ impl Store {
                 a.payload.to_string(),
                 a.resolves
             ],
+            |r| r.get(0),
         )?;
-        if n == 0 {
+        let Some(id) = id else {
             return Ok(None);
-        }
-        let id = tx.last_insert_rowid();
+        };
         for t in a.targets {
-            tx.execute(
-                "INSERT OR IGNORE INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
-                params![id, t, ms(now)],
+            self.db.execute(
+                "INSERT INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)
+                 ON CONFLICT (alert_id, target) DO NOTHING",
+                args![id, t, ms(now)],
             )?;
         }
         if let Some(r) = a.resolves {
-            tx.execute(
+            self.db.execute(
                 "UPDATE alert SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
-                params![r, ms(now)],
+                args![r, ms(now)],
             )?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(Some(id))
     }
 
@@ -162,9 +165,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         for t in targets {
-            self.conn.execute(
-                "INSERT OR IGNORE INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
-                params![alert_id, t, ms(now)],
+            self.db.execute(
+                "INSERT INTO delivery (alert_id, target, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)
+                 ON CONFLICT (alert_id, target) DO NOTHING",
+                args![alert_id, t, ms(now)],
             )?;
         }
         Ok(())
@@ -172,11 +176,13 @@ impl Store {
 
     /// Unresolved alerts (not "resolved" notices) for a subject.
     pub fn open_alerts(&self, subject_kind: &str, subject_id: &str) -> Result<Vec<AlertRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{ALERT_SELECT} WHERE subject_kind = ?1 AND subject_id = ?2 AND resolved_at IS NULL AND kind != 'resolved' ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![subject_kind, subject_id], alert_row)?;
-        let mut out: Vec<AlertRow> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut out = self.db.query_map(
+            &format!(
+                "{ALERT_SELECT} WHERE subject_kind = ?1 AND subject_id = ?2 AND resolved_at IS NULL AND kind != 'resolved' ORDER BY id"
+            ),
+            args![subject_kind, subject_id],
+            alert_row,
+        )?;
         for a in &mut out {
             self.fill_delivery(a)?;
         }
@@ -187,24 +193,24 @@ impl Store {
     /// which ones a cycle's findings still hold without reading (and
     /// parsing) every payload; read the rest with [`Store::alert`].
     pub fn open_alert_subjects(&self) -> Result<Vec<AlertSubject>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT id, kind, subject_kind, subject_id FROM alert
              WHERE resolved_at IS NULL AND kind != 'resolved' ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(AlertSubject {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                subject_kind: r.get(2)?,
-                subject_id: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![],
+            |r| {
+                Ok(AlertSubject {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    subject_kind: r.get(2)?,
+                    subject_id: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// Every alert, oldest first; with `pending_only`, those not yet sent everywhere.
     pub fn alerts(&self, pending_only: bool) -> Result<Vec<AlertRow>> {
-        let all = self.alerts_where("1 = 1", [])?;
+        let all = self.alerts_where("1 = 1", args![])?;
         Ok(all
             .into_iter()
             .filter(|a| !pending_only || matches!(a.state.as_str(), "pending" | "failed"))
@@ -215,27 +221,28 @@ impl Store {
     pub fn alerts_for(&self, capability_id: &str, guide_id: &str) -> Result<Vec<AlertRow>> {
         self.alerts_where(
             "(subject_kind = 'capability' AND subject_id = ?1) OR (subject_kind = 'guide' AND subject_id = ?2)",
-            params![capability_id, guide_id],
+            args![capability_id, guide_id],
         )
     }
 
     pub fn alert(&self, id: i64) -> Result<Option<AlertRow>> {
-        let mut a = self
-            .conn
-            .query_row(&format!("{ALERT_SELECT} WHERE id = ?1"), [id], alert_row)
-            .optional()?;
+        let mut a = self.db.query_opt(
+            &format!("{ALERT_SELECT} WHERE id = ?1"),
+            args![id],
+            alert_row,
+        )?;
         if let Some(a) = &mut a {
             self.fill_delivery(a)?;
         }
         Ok(a)
     }
 
-    fn alerts_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<AlertRow>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "{ALERT_SELECT} WHERE {cond} ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map(p, alert_row)?;
-        let mut out: Vec<AlertRow> = rows.collect::<rusqlite::Result<_>>()?;
+    fn alerts_where(&self, cond: &str, p: &[Param]) -> Result<Vec<AlertRow>> {
+        let mut out = self.db.query_map(
+            &format!("{ALERT_SELECT} WHERE {cond} ORDER BY created_at, id"),
+            p,
+            alert_row,
+        )?;
         for a in &mut out {
             self.fill_delivery(a)?;
         }
@@ -243,23 +250,23 @@ impl Store {
     }
 
     fn fill_delivery(&self, a: &mut AlertRow) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        a.targets = self.db.query_map(
             "SELECT target, state, attempts, next_attempt_at, sent_at, last_error, message_id, batch
              FROM delivery WHERE alert_id = ?1 ORDER BY target",
-        )?;
-        let rows = stmt.query_map([a.id], |r| {
+            args![a.id],
+            |r| {
             Ok(DeliveryRow {
                 target: r.get(0)?,
                 state: r.get(1)?,
                 attempts: r.get(2)?,
                 next_attempt_at: ts(r.get(3)?),
-                sent_at: r.get::<_, Option<i64>>(4)?.map(ts),
+                sent_at: r.get::<Option<i64>>(4)?.map(ts),
                 last_error: r.get(5)?,
                 message_id: r.get(6)?,
                 batch: r.get(7)?,
             })
-        })?;
-        a.targets = rows.collect::<rusqlite::Result<_>>()?;
+            },
+        )?;
         a.attempts = a.targets.iter().map(|t| t.attempts).sum();
         let withdrawn = a.resolved_at.is_some()
             && a.kind != "resolved"
@@ -283,22 +290,14 @@ impl Store {
     /// Make every delivery not yet sent due at `now` (`alerts --retry`),
     /// without touching its attempt count. Returns how many.
     pub fn retry_now(&self, now: Timestamp) -> Result<usize> {
-        Ok(self.conn.execute(
+        self.db.execute(
             "UPDATE delivery SET next_attempt_at = ?1 WHERE state != 'sent' AND next_attempt_at > ?1",
-            params![ms(now)],
-        )?)
+            args![ms(now)],
+        )
     }
 
     pub fn due_deliveries(&self, now: Timestamp) -> Result<Vec<(AlertRow, String)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT d.alert_id, d.target FROM delivery d JOIN alert a ON a.id = d.alert_id
-             WHERE d.state != 'sent' AND d.next_attempt_at <= ?1
-               AND (a.resolved_at IS NULL OR a.kind = 'resolved')
-             ORDER BY d.alert_id, d.target",
-        )?;
-        let pairs: Vec<(i64, String)> = stmt
-            .query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        let pairs = self.claim_deliveries(now)?;
         let mut out = Vec::with_capacity(pairs.len());
         for (id, target) in pairs {
             if let Some(a) = self.alert(id)? {
@@ -311,14 +310,14 @@ impl Store {
     /// Mark the deliveries of `alerts` to `target` as handed over in `batch`,
     /// before the message goes to the channel.
     pub fn start_batch(&mut self, alerts: &[i64], target: &str, batch: &str) -> Result<()> {
-        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
+        let tx = self.db.begin(true)?; // nests inside `Store::batch`
         for id in alerts {
-            tx.execute(
+            self.db.execute(
                 "UPDATE delivery SET batch = ?3 WHERE alert_id = ?1 AND target = ?2",
-                params![id, target, batch],
+                args![*id, target, batch],
             )?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -334,42 +333,43 @@ impl Store {
         at: Timestamp,
         result: std::result::Result<Option<&str>, &str>,
     ) -> Result<()> {
-        let tx = self.conn.savepoint()?; // nests inside `Store::batch`
+        let tx = self.db.begin(true)?; // nests inside `Store::batch`
         for (alert_id, retry_at) in alerts {
+            let alert_id = *alert_id;
             match result {
                 Ok(message_id) => {
-                    tx.execute(
+                    self.db.execute(
                         "UPDATE delivery SET state = 'sent', attempts = attempts + 1, sent_at = ?3, last_error = NULL,
-                            message_id = coalesce(?4, message_id)
+                            message_id = coalesce(?4, message_id), claimed_by = NULL, claimed_until = NULL
                          WHERE alert_id = ?1 AND target = ?2",
-                        params![alert_id, target, ms(at), message_id],
+                        args![alert_id, target, ms(at), message_id],
                     )?;
                 }
                 Err(e) => {
                     // Not delivered: the next attempt may group it with others.
-                    tx.execute(
+                    self.db.execute(
                         "UPDATE delivery SET state = 'failed', attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4,
-                            batch = NULL
+                            batch = NULL, claimed_by = NULL, claimed_until = NULL
                          WHERE alert_id = ?1 AND target = ?2",
-                        params![alert_id, target, e, ms(*retry_at)],
+                        args![alert_id, target, e, ms(*retry_at)],
                     )?;
                 }
             }
-            tx.execute(
+            self.db.execute(
                 "INSERT INTO delivery_attempt (alert_id, target, at, ok, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![alert_id, target, ms(at), result.is_ok(), result.err()],
+                args![alert_id, target, ms(at), result.is_ok(), result.err()],
             )?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
     /// Every attempt for an alert, oldest first.
     pub fn attempts(&self, alert_id: i64) -> Result<Vec<AttemptRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT alert_id, target, at, ok, error FROM delivery_attempt WHERE alert_id = ?1 ORDER BY at, id",
-        )?;
-        let rows = stmt.query_map([alert_id], |r| {
+            args![alert_id],
+            |r| {
             Ok(AttemptRow {
                 alert_id: r.get(0)?,
                 target: r.get(1)?,
@@ -377,15 +377,15 @@ impl Store {
                 ok: r.get(3)?,
                 error: r.get(4)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            },
+        )
     }
 
     /// Mark an alert's finding as cleared without a notice (e.g. it was never sent).
     pub fn mark_resolved(&self, alert_id: i64, at: Timestamp) -> Result<()> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE alert SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
-            params![alert_id, ms(at)],
+            args![alert_id, ms(at)],
         )?;
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! The `snapshot` and `change` tables: the versions of each page and the
 //! transitions between them.
 
+use super::db::{Row, args};
 use super::{Result, Store, StoreError, ts};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// A source's stored version, with what is needed to read it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub(super) const CHANGE_SELECT: &str = "SELECT c.id, c.source_id, c.at, c.added,
         f.id, f.seq, f.hash, f.at, t.id, t.seq, t.hash, t.at
      FROM change c JOIN snapshot f ON f.id = c.from_snapshot JOIN snapshot t ON t.id = c.to_snapshot";
 
-pub(super) fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
+pub(super) fn change_row(r: &Row) -> Result<ChangeRow> {
     let source_id: String = r.get(1)?;
     Ok(ChangeRow {
         id: r.get(0)?,
@@ -67,7 +67,7 @@ pub(super) fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
 }
 
 /// Columns: id, seq, hash, at.
-fn snapshot_row(source_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotRow> {
+fn snapshot_row(source_id: &str, r: &Row) -> Result<SnapshotRow> {
     Ok(SnapshotRow {
         id: r.get(0)?,
         source_id: source_id.to_string(),
@@ -80,13 +80,12 @@ fn snapshot_row(source_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<Snap
 impl Store {
     /// The version numbered `seq` of a source.
     pub fn snapshot(&self, source_id: &str, seq: i64) -> Result<SnapshotRow> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND seq = ?2",
-                params![source_id, seq],
+                args![source_id, seq],
                 |r| snapshot_row(source_id, r),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| {
                 StoreError::NotFound(format!("source \"{source_id}\" has no snapshot {seq}"))
             })
@@ -97,13 +96,11 @@ impl Store {
     /// page title it was read with (None for versions stored before titles
     /// were kept).
     pub fn latest_version(&self, source_id: &str) -> Result<Option<StoredVersion>> {
-        let row: Option<(i64, i64, String, Option<String>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, seq, hash, title FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?;
+        let row: Option<(i64, i64, String, Option<String>)> = self.db.query_opt(
+            "SELECT id, seq, hash, title FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
+            args![source_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         let Some((id, seq, hash, title)) = row else {
             return Ok(None);
         };
@@ -116,11 +113,11 @@ impl Store {
     }
 
     pub fn snapshots(&self, source_id: &str) -> Result<Vec<SnapshotRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([source_id], |r| snapshot_row(source_id, r))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![source_id],
+            |r| snapshot_row(source_id, r),
+        )
     }
 
     /// Changes of the given sources within [since, until], oldest first.
@@ -130,22 +127,21 @@ impl Store {
         since: Option<Timestamp>,
         until: Option<Timestamp>,
     ) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "{CHANGE_SELECT} WHERE c.source_id = ?1 AND c.at >= ?2 AND c.at <= ?3 ORDER BY c.at, c.id"
-        ))?;
+        );
         let mut out = Vec::new();
         for sid in source_ids {
-            let rows = stmt.query_map(
-                params![
+            let rows = self.db.query_map(
+                &sql,
+                args![
                     sid,
                     since.map(super::ms).unwrap_or(i64::MIN),
                     until.map(super::ms).unwrap_or(i64::MAX)
                 ],
                 change_row,
             )?;
-            for row in rows {
-                out.push(row?);
-            }
+            out.extend(rows);
         }
         out.sort_by_key(|c| (c.at, c.id));
         Ok(out)
@@ -153,41 +149,33 @@ impl Store {
 
     /// One change by id.
     pub fn change(&self, id: i64) -> Result<ChangeRow> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 &format!("{CHANGE_SELECT} WHERE c.id = ?1"),
-                [id],
+                args![id],
                 change_row,
-            )
-            .optional()?
+            )?
             .ok_or_else(|| StoreError::NotFound(format!("no change {id}")))
     }
 
     /// The latest change of a source.
     pub fn latest_change(&self, source_id: &str) -> Result<Option<ChangeRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!(
-                    "{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT 1"
-                ),
-                [source_id],
-                change_row,
-            )
-            .optional()?)
+        self.db.query_opt(
+            &format!(
+                "{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT 1"
+            ),
+            args![source_id],
+            change_row,
+        )
     }
 
     /// The snapshot of a source that was current at `at`.
     pub fn snapshot_at(&self, source_id: &str, at: Timestamp) -> Result<Option<SnapshotRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
-                 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row(params![source_id, super::ms(at)], |r| {
-                snapshot_row(source_id, r)
-            })
-            .optional()?)
+        self.db.query_opt(
+            "SELECT id, seq, hash, at FROM snapshot WHERE source_id = ?1 AND at <= ?2
+             ORDER BY seq DESC LIMIT 1",
+            args![source_id, super::ms(at)],
+            |r| snapshot_row(source_id, r),
+        )
     }
 }

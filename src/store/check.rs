@@ -2,11 +2,11 @@
 //! and — when the text is new — its content, a snapshot and a change, all in
 //! one transaction so a crash never leaves half a version.
 
+use super::db::{Row, args};
 use super::{Result, Store, ms, ts};
 use crate::diff;
 use crate::model::Outcome;
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// One finished fetch, ready to save.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ pub struct CheckRow {
 }
 
 /// Columns: id, source_id, at, outcome, detail, http_status, duration_ms.
-fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
+fn check_row(r: &Row) -> Result<CheckRow> {
     let kind: String = r.get(3)?;
     let detail: Option<String> = r.get(4)?;
     Ok(CheckRow {
@@ -70,13 +70,9 @@ fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
 impl Store {
     pub fn record_check(&mut self, input: &CheckInput<'_>) -> Result<CheckRecord> {
         // A savepoint: atomic on its own, and nests inside `Store::batch`.
-        let tx = self.conn.savepoint()?;
-        let current: Option<(i64, i64, String)> = tx
-            .prepare_cached(
-                "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([input.source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+        let tx = self.db.begin(true)?;
+        let db = &self.db;
+        let current = self.current_snapshot(input.source_id)?;
         let at = ms(input.at);
         let mut record = CheckRecord {
             check_id: 0,
@@ -90,54 +86,62 @@ impl Store {
         match (&input.outcome, input.content) {
             (Outcome::Ok, Some((text, hash))) => {
                 if current.as_ref().map(|c| c.2.as_str()) != Some(hash) {
-                    super::content::insert(&tx, hash, text, input.packed)?;
+                    super::content::insert(db, hash, text, input.packed)?;
                     let seq = current.as_ref().map(|c| c.1 + 1).unwrap_or(1);
-                    tx.prepare_cached(
-                        "INSERT INTO snapshot (source_id, seq, hash, at, title) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![input.source_id, seq, hash, at, input.title])?;
-                    let snap = tx.last_insert_rowid();
+                    let snap = db.insert_id(
+                        "INSERT INTO snapshot (source_id, seq, hash, at, title) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                        args![input.source_id, seq, hash, at, input.title],
+                    )?;
+                    self.tally.row("snapshot");
                     match &current {
                         None => record.baseline = true,
                         Some((prev_id, _, prev_hash)) => {
-                            let old = super::content::read(&tx, prev_hash)?.unwrap_or_default();
+                            let old = super::content::read(db, prev_hash)?.unwrap_or_default();
                             let (added, removed) = diff::line_counts(&old, text);
-                            tx.prepare_cached("INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
-                                params![input.source_id, prev_id, snap, at, added, removed],
-                            )?;
-                            record.change_id = Some(tx.last_insert_rowid());
+                            record.change_id = Some(db.insert_id(
+                                "INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                                args![input.source_id, *prev_id, snap, at, added as i64, removed as i64],
+                            )?);
+                            self.tally.row("change");
                         }
                     }
                     record.snapshot_id = Some(snap);
                     record.snapshot_seq = Some(seq);
                 }
                 let (etag, last_modified) = input.validators.unwrap_or((None, None));
-                tx.prepare_cached(
+                db.execute(
                     "UPDATE source SET failures = 0, etag = ?2, last_modified = ?3 WHERE id = ?1",
-                )?
-                .execute(params![input.source_id, etag, last_modified])?;
+                    args![input.source_id, etag, last_modified],
+                )?;
             }
             (Outcome::NotModified, _) => {
-                tx.prepare_cached("UPDATE source SET failures = 0 WHERE id = ?1")?
-                    .execute([input.source_id])?;
+                db.execute(
+                    "UPDATE source SET failures = 0 WHERE id = ?1",
+                    args![input.source_id],
+                )?;
             }
             _ => {
-                tx.prepare_cached("UPDATE source SET failures = failures + 1 WHERE id = ?1")?
-                    .execute([input.source_id])?;
+                db.execute(
+                    "UPDATE source SET failures = failures + 1 WHERE id = ?1",
+                    args![input.source_id],
+                )?;
             }
         }
-        record.failures = tx
-            .prepare_cached("SELECT failures FROM source WHERE id = ?1")?
-            .query_row([input.source_id], |r| r.get(0))?;
+        record.failures = db.query_one(
+            "SELECT failures FROM source WHERE id = ?1",
+            args![input.source_id],
+            |r| r.get(0),
+        )?;
         let snapshot_for_check = if input.outcome.is_success() {
             record.snapshot_id
         } else {
             None
         };
-        tx.prepare_cached("INSERT INTO \"check\" (source_id, at, outcome, detail, http_status, duration_ms, snapshot_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
-            params![
+        record.check_id = db.insert_id(
+            "INSERT INTO \"check\" (source_id, at, outcome, detail, http_status, duration_ms, snapshot_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+            args![
                 input.source_id,
                 at,
                 input.outcome.kind(),
@@ -147,8 +151,9 @@ impl Store {
                 snapshot_for_check
             ],
         )?;
-        record.check_id = tx.last_insert_rowid();
-        tx.commit()?;
+        self.tally
+            .check(input.outcome.kind(), input.duration_ms as i64);
+        self.commit(tx)?;
         Ok(record)
     }
 
@@ -162,15 +167,13 @@ impl Store {
         failed_only: bool,
     ) -> Result<Vec<CheckRow>> {
         let mut out = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
-             WHERE source_id = ?1 AND at >= ?2 AND at <= ?3
-               AND (?4 = 0 OR outcome NOT IN ('ok', 'not_modified'))
-             ORDER BY at, id",
-        )?;
         for sid in source_ids {
-            let rows = stmt.query_map(
-                params![
+            let rows = self.db.query_map(
+                "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
+                 WHERE source_id = ?1 AND at >= ?2 AND at <= ?3
+                   AND (?4 = 0 OR outcome NOT IN ('ok', 'not_modified'))
+                 ORDER BY at, id",
+                args![
                     sid,
                     since.map(ms).unwrap_or(i64::MIN),
                     until.map(ms).unwrap_or(i64::MAX),
@@ -178,9 +181,7 @@ impl Store {
                 ],
                 check_row,
             )?;
-            for row in rows {
-                out.push(row?);
-            }
+            out.extend(rows);
         }
         out.sort_by_key(|c| (c.at, c.id));
         Ok(out)
@@ -188,15 +189,12 @@ impl Store {
 
     /// The most recent check of a source, if any.
     pub fn last_check(&self, source_id: &str) -> Result<Option<CheckRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
-                 WHERE source_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
-                [source_id],
-                check_row,
-            )
-            .optional()?)
+        self.db.query_opt(
+            "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
+             WHERE source_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+            args![source_id],
+            check_row,
+        )
     }
 }
 
@@ -223,11 +221,10 @@ mod tests {
     }
 
     fn count(s: &Store, table: &str) -> i64 {
-        s.conn
-            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-                r.get(0)
-            })
-            .unwrap()
+        s.db.query_one(&format!("SELECT count(*) FROM \"{table}\""), args![], |r| {
+            r.get(0)
+        })
+        .unwrap()
     }
 
     #[test]

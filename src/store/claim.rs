@@ -2,10 +2,10 @@
 //! change. A claim comes from the registry (`claim = {…}`) or from the
 //! guide's own page (with the guide's sentence as its quote).
 
+use super::db::{Row, args};
 use super::{Result, Store, ms, ts};
 use crate::model::{Regions, Status};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// Where a claim came from.
 pub const FROM_REGISTRY: &str = "registry";
@@ -32,7 +32,7 @@ pub(crate) fn parse_status(stage: &str, access: &str, regions: &str) -> Status {
 }
 
 /// A row of `SELECT at, stage, access, regions, origin, quote FROM claim`.
-fn claim_row(capability_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimRow> {
+fn claim_row(capability_id: &str, r: &Row) -> Result<ClaimRow> {
     let stage: String = r.get(1)?;
     let access: String = r.get(2)?;
     let regions: String = r.get(3)?;
@@ -48,11 +48,11 @@ fn claim_row(capability_id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<Cla
 impl Store {
     /// Every claim of a capability, oldest first, from both origins.
     pub fn claims(&self, capability_id: &str) -> Result<Vec<ClaimRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT at, stage, access, regions, origin, quote FROM claim WHERE capability_id = ?1 ORDER BY at, id",
-        )?;
-        let rows = stmt.query_map(params![capability_id], |r| claim_row(capability_id, r))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![capability_id],
+            |r| claim_row(capability_id, r),
+        )
     }
 
     /// The latest claim of one origin recorded at or before `at`.
@@ -62,17 +62,13 @@ impl Store {
         origin: &str,
         at: Timestamp,
     ) -> Result<Option<ClaimRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT at, stage, access, regions, origin, quote FROM claim
-                 WHERE capability_id = ?1 AND origin = ?2 AND at <= ?3
-                 ORDER BY at DESC, id DESC LIMIT 1",
-            )?
-            .query_row(params![capability_id, origin, ms(at)], |r| {
-                claim_row(capability_id, r)
-            })
-            .optional()?)
+        self.db.query_opt(
+            "SELECT at, stage, access, regions, origin, quote FROM claim
+             WHERE capability_id = ?1 AND origin = ?2 AND at <= ?3
+             ORDER BY at DESC, id DESC LIMIT 1",
+            args![capability_id, origin, ms(at)],
+            |r| claim_row(capability_id, r),
+        )
     }
 
     /// The claim in force at `at`: the registry's when it pins one, else
@@ -103,19 +99,18 @@ impl Store {
         if last.is_some_and(|l| &l.status == status) {
             return Ok(false);
         }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO claim (capability_id, at, stage, access, regions, origin, quote)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'guide', ?6)",
-            )?
-            .execute(params![
+        self.db.execute(
+            "INSERT INTO claim (capability_id, at, stage, access, regions, origin, quote)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'guide', ?6)",
+            args![
                 capability_id,
                 ms(at),
                 status.stage.as_str(),
                 status.access.as_str(),
                 serde_json::to_string(&status.regions).expect("regions serialize"),
                 quote,
-            ])?;
+            ],
+        )?;
         Ok(true)
     }
 }

@@ -1,8 +1,8 @@
 //! The `content` table: page text, once per distinct hash, compressed with
 //! zstd. Rows written before compression keep plain `body` and are read as is.
 
+use super::db::{Db, args};
 use super::{Result, Store, StoreError};
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// zstd level 1: page text about 4.5× smaller, at half the CPU of level 3
 /// (measured on the benchmark pages; the ratio barely differs).
@@ -34,12 +34,7 @@ pub fn pack(text: &str) -> Result<Vec<u8>> {
 
 /// Store `text` under `hash` unless it is there already; `packed` is
 /// [`pack`]`(text)` when the caller made it already.
-pub(super) fn insert(
-    conn: &Connection,
-    hash: &str,
-    text: &str,
-    packed: Option<&[u8]>,
-) -> Result<()> {
+pub(super) fn insert(db: &Db, hash: &str, text: &str, packed: Option<&[u8]>) -> Result<()> {
     let made;
     let packed = match packed {
         Some(p) => p,
@@ -48,17 +43,20 @@ pub(super) fn insert(
             &made
         }
     };
-    conn.prepare_cached("INSERT OR IGNORE INTO content (hash, body, packed) VALUES (?1, '', ?2)")?
-        .execute(params![hash, packed])?;
+    db.execute(
+        "INSERT INTO content (hash, body, packed) VALUES (?1, '', ?2) ON CONFLICT (hash) DO NOTHING",
+        args![hash, packed],
+    )?;
     Ok(())
 }
 
 /// The text stored under `hash`, if any.
-pub(super) fn read(conn: &Connection, hash: &str) -> Result<Option<String>> {
-    let row: Option<(String, Option<Vec<u8>>)> = conn
-        .prepare_cached("SELECT body, packed FROM content WHERE hash = ?1")?
-        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+pub(super) fn read(db: &Db, hash: &str) -> Result<Option<String>> {
+    let row: Option<(String, Option<Vec<u8>>)> = db.query_opt(
+        "SELECT body, packed FROM content WHERE hash = ?1",
+        args![hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     match row {
         None => Ok(None),
         Some((body, None)) => Ok(Some(body)),
@@ -76,7 +74,7 @@ pub(super) fn read(conn: &Connection, hash: &str) -> Result<Option<String>> {
 impl Store {
     /// The stored text with this hash.
     pub fn content(&self, hash: &str) -> Result<String> {
-        read(&self.conn, hash)?
+        read(&self.db, hash)?
             .ok_or_else(|| StoreError::NotFound(format!("no content with hash {hash}")))
     }
 }
@@ -89,13 +87,12 @@ mod tests {
     fn text_round_trips_compressed_and_old_rows_still_read() {
         let s = crate::store::test_store();
         let text = "# Widget\nWidget is generally available.\n".repeat(200);
-        insert(&s.conn, "h1", &text, None).unwrap();
+        insert(&s.db, "h1", &text, None).unwrap();
         assert_eq!(s.content("h1").unwrap(), text);
-        let (body, packed): (String, Vec<u8>) = s
-            .conn
-            .query_row(
+        let (body, packed): (String, Vec<u8>) =
+            s.db.query_one(
                 "SELECT body, packed FROM content WHERE hash = 'h1'",
-                [],
+                args![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
@@ -107,12 +104,11 @@ mod tests {
             packed.len()
         );
         // A row from before compression.
-        s.conn
-            .execute(
-                "INSERT INTO content (hash, body) VALUES ('h0', 'plain text')",
-                [],
-            )
-            .unwrap();
+        s.db.execute(
+            "INSERT INTO content (hash, body) VALUES ('h0', 'plain text')",
+            args![],
+        )
+        .unwrap();
         assert_eq!(s.content("h0").unwrap(), "plain text");
         assert!(matches!(s.content("nope"), Err(StoreError::NotFound(_))));
     }

@@ -1,12 +1,12 @@
 //! Gather the [`Facts`] about a capability as they stood at a moment, for the
 //! pure evaluation in `evaluate`. Reads only.
 
+use super::db::args;
 use super::{Result, Store, ms};
 use crate::config::{Capability, Registry};
 use crate::evaluate::{EvidenceQuote, Facts, SourceFacts};
 use crate::model::Outcome;
 use jiff::Timestamp;
-use rusqlite::params;
 
 impl Store {
     /// Facts about `cap` as of `at` (use the current time for "now").
@@ -96,25 +96,26 @@ impl Store {
     }
 
     fn first_snapshot_id(&self, source_id: &str, at: Timestamp) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT min(id) FROM snapshot WHERE source_id = ?1 AND at <= ?2")?
-            .query_row(params![source_id, ms(at)], |r| r.get(0))?)
+        self.db.query_one(
+            "SELECT min(id) FROM snapshot WHERE source_id = ?1 AND at <= ?2",
+            args![source_id, ms(at)],
+            |r| r.get(0),
+        )
     }
 
     /// Consecutive failed checks ending at `at`, the latest failure, and
     /// whether the latest check found the selector matching nothing.
     fn failure_run(&self, source_id: &str, at: Timestamp) -> Result<(u32, Option<String>, bool)> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.db.query(
             "SELECT outcome, detail FROM \"check\" WHERE source_id = ?1 AND at <= ?2
              ORDER BY at DESC, id DESC LIMIT 100",
+            args![source_id, ms(at)],
         )?;
-        let mut rows = stmt.query(params![source_id, ms(at)])?;
         let mut run = 0;
         let mut last = None;
         let mut no_match = false;
         let mut first = true;
-        while let Some(r) = rows.next()? {
+        for r in &rows {
             let kind: String = r.get(0)?;
             let detail: Option<String> = r.get(1)?;
             let outcome = Outcome::from_parts(&kind, detail.as_deref());

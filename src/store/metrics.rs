@@ -3,10 +3,10 @@
 //! alerts for the Atom feed (newest first, bounded, using the indexes).
 
 use super::change::{CHANGE_SELECT, change_row};
+use super::db::args;
 use super::observation::{SELECT as OBSERVATION_SELECT, row as observation_row};
 use super::{ChangeRow, ObservationRow, Result, Store, ts};
 use jiff::Timestamp;
-use rusqlite::params;
 
 /// Fetch durations as a cumulative histogram.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,10 +25,9 @@ pub struct CheckSummary {
 }
 
 impl Store {
-    /// Run `f` inside one read transaction: every query sees the same
-    /// version of the database (a page never mixes before and after a
-    /// check), and the many small queries of a page skip taking the WAL read
-    /// lock one by one. Readers never block the writer in WAL mode.
+    /// Run `f` inside one read transaction, so everything it reads comes
+    /// from the same version of the database (a scrape that reads several
+    /// tables while a check cycle commits would otherwise mix two states).
     pub fn read_consistent<T, E>(
         &self,
         f: impl FnOnce(&Store) -> std::result::Result<T, E>,
@@ -36,43 +35,33 @@ impl Store {
     where
         E: From<super::StoreError>,
     {
-        struct End<'a>(&'a rusqlite::Connection);
-        impl Drop for End<'_> {
-            fn drop(&mut self) {
-                let _ = self.0.execute_batch("COMMIT");
-            }
-        }
-        self.conn
-            .execute_batch("BEGIN DEFERRED")
-            .map_err(|e| E::from(e.into()))?;
-        let _end = End(&self.conn);
-        f(self)
+        let tx = self.db.begin(false).map_err(E::from)?;
+        let out = f(self);
+        // Nothing was written: ending it either way is the same.
+        drop(tx);
+        out
     }
 
-    /// True while a transaction is open on this connection (a pooled
-    /// connection must not keep one: it would pin an old version of the WAL).
     pub fn in_transaction(&self) -> bool {
-        !self.conn.is_autocommit()
+        self.db.in_transaction()
     }
 
-    /// A cheap query that fails when the file is not a capwatch database.
+    /// One cheap query: is the database answering?
     pub fn ping(&self) -> Result<()> {
-        self.conn
-            .query_row("SELECT count(*) FROM source", [], |r| r.get::<_, i64>(0))?;
+        self.db
+            .query_one("SELECT count(*) FROM guide", args![], |r| r.get::<i64>(0))?;
         Ok(())
     }
 
-    /// Checks per outcome kind (`ok`, `not_modified`, `http_error`,
-    /// `network`…) and how long they took, bucketed at `bounds_ms`
-    /// (ascending): one pass over the table.
+    /// Checks per outcome and the duration histogram, from the running
+    /// totals kept as checks are saved (a few rows, whatever the history).
+    /// `bounds_ms` must be [`DURATION_BUCKETS_MS`].
     pub fn check_summary(&self, bounds_ms: &[i64]) -> Result<CheckSummary> {
-        let mut sql = String::from("SELECT outcome, count(*), sum(duration_ms)");
-        for b in bounds_ms {
-            // Bounds are integers from code, never from a request.
-            sql.push_str(&format!(", sum(duration_ms <= {b})"));
-        }
-        sql.push_str(" FROM \"check\" GROUP BY outcome ORDER BY outcome");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows: Vec<(String, i64, i64, i64)> = self.db.query_map(
+            "SELECT outcome, bucket, n, sum_ms FROM check_tally ORDER BY outcome, bucket",
+            args![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         let mut out = CheckSummary {
             by_outcome: Vec::new(),
             durations: DurationHistogram {
@@ -80,95 +69,99 @@ impl Store {
                 ..Default::default()
             },
         };
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let n: i64 = r.get(1)?;
-            out.by_outcome.push((r.get(0)?, n));
+        for (outcome, bucket, n, sum) in rows {
+            match out.by_outcome.last_mut() {
+                Some((o, c)) if *o == outcome => *c += n,
+                _ => out.by_outcome.push((outcome, n)),
+            }
             let h = &mut out.durations;
             h.count += n;
-            h.sum_ms += r.get::<_, i64>(2)?;
-            for (i, slot) in h.cumulative.iter_mut().enumerate() {
-                *slot += r.get::<_, i64>(i + 3)?;
+            h.sum_ms += sum;
+            for (slot, bound) in h.cumulative.iter_mut().zip(bounds_ms) {
+                if bucket <= *bound {
+                    *slot += n;
+                }
             }
         }
         Ok(out)
     }
 
-    /// Rows in a table the HTTP surface counts: `change` or `snapshot`.
+    /// Rows in a table that only grows, from its running total.
     pub fn count_rows(&self, table: CountedTable) -> Result<i64> {
-        let sql = match table {
-            CountedTable::Change => "SELECT count(*) FROM change",
-            CountedTable::Snapshot => "SELECT count(*) FROM snapshot",
-            CountedTable::Review => "SELECT count(*) FROM review",
+        let name = match table {
+            CountedTable::Change => "change",
+            CountedTable::Snapshot => "snapshot",
+            CountedTable::Review => "review",
         };
-        Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT n FROM row_tally WHERE name = ?1",
+                args![name],
+                |r| r.get(0),
+            )?
+            .unwrap_or(0))
     }
 
-    /// The time of the latest check of any source.
+    /// When the latest check of any source was made (one index lookup).
     pub fn last_check_at(&self) -> Result<Option<Timestamp>> {
         let v: Option<i64> = self
-            .conn
-            // Per source through `check_by_source`, not a scan of every check.
-            .query_row(
-                "SELECT max((SELECT max(at) FROM \"check\" c WHERE c.source_id = s.id)) FROM source s",
-                [],
-                |r| r.get(0),
-            )?;
+            .db
+            .query_one("SELECT max(at) FROM \"check\"", args![], |r| r.get(0))?;
         Ok(v.map(ts))
     }
 
-    /// Alerts per delivery state (`pending`, `sent`, `failed`, `withdrawn`),
-    /// derived the same way as [`Store::alerts`]: a finding that cleared
-    /// before anyone was told is withdrawn, no target or any target waiting
-    /// is pending, every target sent is sent, a failed target is failed.
+    /// Alerts per delivery state (the same states `capwatch alerts` shows).
     pub fn alert_state_counts(&self) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT st, count(*) FROM (
                 SELECT CASE
                     WHEN a.resolved_at IS NOT NULL AND a.kind != 'resolved'
-                         AND coalesce(sum(d.state = 'sent'), 0) = 0 THEN 'withdrawn'
+                         AND coalesce(sum(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END), 0) = 0 THEN 'withdrawn'
                     WHEN count(d.target) = 0 THEN 'pending'
-                    WHEN sum(d.state = 'sent') = count(d.target) THEN 'sent'
-                    WHEN sum(d.state = 'failed') > 0 THEN 'failed'
+                    WHEN sum(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) = count(d.target) THEN 'sent'
+                    WHEN sum(CASE WHEN d.state = 'failed' THEN 1 ELSE 0 END) > 0 THEN 'failed'
                     ELSE 'pending' END AS st
                 FROM alert a LEFT JOIN delivery d ON d.alert_id = a.id
-                GROUP BY a.id)
+                GROUP BY a.id, a.resolved_at, a.kind) AS per_alert
              GROUP BY st ORDER BY st",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
-    /// The latest `limit` changes of the given sources, newest first.
+    /// The latest changes of the given sources, newest first.
     pub fn recent_changes(&self, source_ids: &[String], limit: usize) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "{CHANGE_SELECT} WHERE c.source_id = ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2"
-        ))?;
+        );
         let mut out = Vec::new();
         for sid in source_ids {
-            for row in stmt.query_map(params![sid, limit as i64], change_row)? {
-                out.push(row?);
-            }
+            out.extend(
+                self.db
+                    .query_map(&sql, args![sid, limit as i64], change_row)?,
+            );
         }
         out.sort_by_key(|c| std::cmp::Reverse((c.at, c.id)));
         out.truncate(limit);
         Ok(out)
     }
 
-    /// The latest `limit` observations of the given capabilities, newest first.
+    /// The latest observations of the given capabilities, newest first.
     pub fn recent_observations(
         &self,
         capability_ids: &[String],
         limit: usize,
     ) -> Result<Vec<ObservationRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "{OBSERVATION_SELECT} WHERE capability_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2"
-        ))?;
+        );
         let mut out = Vec::new();
         for cid in capability_ids {
-            for row in stmt.query_map(params![cid, limit as i64], observation_row)? {
-                out.push(row?);
-            }
+            out.extend(
+                self.db
+                    .query_map(&sql, args![cid, limit as i64], observation_row)?,
+            );
         }
         out.sort_by_key(|o| std::cmp::Reverse((o.at, o.id)));
         out.truncate(limit);
@@ -176,7 +169,20 @@ impl Store {
     }
 }
 
-/// Tables [`Store::count_rows`] counts.
+/// Bounds of the fetch-duration histogram, in milliseconds; the running
+/// totals are kept per bound (and one for longer).
+pub const DURATION_BUCKETS_MS: [i64; 10] =
+    [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
+
+/// The bucket a duration is counted in: the smallest bound it fits under.
+pub(crate) fn bucket_of(duration_ms: i64) -> i64 {
+    DURATION_BUCKETS_MS
+        .iter()
+        .copied()
+        .find(|b| duration_ms <= *b)
+        .unwrap_or(i64::MAX)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountedTable {
     Change,
@@ -257,17 +263,20 @@ mod tests {
     fn one_read_transaction_sees_one_version_and_ends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
-        let writer = Store::open(&path).unwrap();
+        let mut writer = Store::open(&path).unwrap();
         let reader = Store::open_read_only(&path).unwrap();
         let count = |s: &Store| s.count_rows(CountedTable::Review).unwrap();
         let seen = reader
             .read_consistent(|r| {
                 let before = count(r);
                 writer
-                    .conn
-                    .execute(
-                        "INSERT INTO review (subject_kind, subject_id, at, by) VALUES ('guide', 'g', 0, 'x')",
-                        [],
+                    .record_review(
+                        crate::store::Subject::Guide("g"),
+                        &[],
+                        "x",
+                        None,
+                        ts(0),
+                        &crate::model::Origin::cli(),
                     )
                     .unwrap();
                 Ok::<_, crate::store::StoreError>((before, count(r)))

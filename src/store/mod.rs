@@ -1,20 +1,29 @@
-//! Store stage: the SQLite file that keeps everything capwatch has seen.
+//! Store stage: the database that keeps everything capwatch has seen — an
+//! SQLite file (the default: one daemon, nothing to run) or a PostgreSQL
+//! server shared by several daemons and HTTP servers.
 //!
 //! In: the registry (synced on open), check results, observations, reviews,
 //! alerts. Out: typed rows for every reader (`status`, `history`, `diff`, the
-//! HTTP surface). SQL lives in `migrations/NNNN_name/up.sql`; PRAGMAs are set
-//! per connection here. One file per table or aggregate.
+//! HTTP surface). SQL lives in `migrations/NNNN_name/up.sql` (SQLite) and
+//! `migrations/postgres/NNNN_name/up.sql`; [`db`] runs one dialect-neutral
+//! statement on either. One file per table or aggregate; `shared.rs` holds
+//! what several instances on one PostgreSQL coordinate with (leases,
+//! claimed deliveries, the registry fingerprint, the evaluation lock).
 
 mod alert;
 mod change;
 mod check;
 mod claim;
 mod content;
+mod copy;
+pub mod db;
 mod facts;
 pub mod metrics;
 mod observation;
+mod pgmigrate;
 mod registry;
 mod review;
+mod shared;
 mod source;
 
 pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
@@ -22,10 +31,14 @@ pub use change::{ChangeRow, SnapshotRow, StoredVersion};
 pub use check::{CheckInput, CheckRecord, CheckRow};
 pub use claim::{ClaimRow, FROM_GUIDE, FROM_REGISTRY};
 pub use content::pack;
+pub use copy::TableCount;
 pub use observation::{NewObservation, ObservationRow, StoredEvidence};
 pub use registry::guide_source_id;
 pub use review::{ReviewRow, SnoozeRow, Subject};
+pub use shared::{Fingerprints, InstanceRow, Lease};
 pub use source::SourceState;
+
+use db::{Db, Dialect, args};
 
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -48,6 +61,7 @@ static MIGRATION_LIST: LazyLock<Vec<M<'static>>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0007_reread/up.sql")),
         M::up(include_str!("../../migrations/0008_guide_claims/up.sql")),
         M::up(include_str!("../../migrations/0009_channels/up.sql")),
+        M::up(include_str!("../../migrations/0010_shared_work/up.sql")),
     ]
 });
 
@@ -80,8 +94,14 @@ pub enum StoreError {
         found: i64,
         known: usize,
     },
+    #[error("cannot bring database {url} up to date: {message}")]
+    PgMigrate { url: String, message: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    #[error("database row: {0}")]
+    Column(String),
     #[error("{0}")]
     NotFound(String),
 }
@@ -89,15 +109,25 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// An open database. Not shared between threads; open one per task that needs it
-/// (SQLite in WAL mode lets readers run beside the single writer).
+/// (SQLite in WAL mode lets readers run beside the single writer; PostgreSQL
+/// gives each its own session).
 pub struct Store {
-    conn: Connection,
+    db: Db,
     path: PathBuf,
+    /// This connection's id in leases and claims (see `shared.rs`).
+    owner: String,
+    tally: shared::Tally,
 }
 
 impl Store {
-    /// Open (creating if needed) and migrate the database at `path`.
+    /// Open (creating if needed) and migrate the database at `path`: an
+    /// SQLite file, or a PostgreSQL server when `path` is a `postgres://` URL.
     pub fn open(path: &Path) -> Result<Store> {
+        if let Some(url) = postgres_url(path) {
+            let db = Db::postgres(url, false).map_err(|e| open_error(path, e))?;
+            pgmigrate::to_latest(&db, &db::redact(url))?;
+            return Ok(Store::with(db, path));
+        }
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -113,6 +143,11 @@ impl Store {
     /// Open an existing database for reading only (the HTTP surface): no
     /// migrations, no writes, and in WAL mode it never blocks the writer.
     pub fn open_read_only(path: &Path) -> Result<Store> {
+        if let Some(url) = postgres_url(path) {
+            let db = Db::postgres(url, true).map_err(|e| open_error(path, e))?;
+            pgmigrate::check_not_newer(&db, &db::redact(url))?;
+            return Ok(Store::with(db, path));
+        }
         use rusqlite::OpenFlags;
         let conn = Connection::open_with_flags(
             path,
@@ -127,10 +162,16 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", "ON")?;
         check_not_newer(&conn, path)?;
-        Ok(Store {
-            conn,
+        Ok(Store::with(Db::sqlite(conn), path))
+    }
+
+    fn with(db: Db, path: &Path) -> Store {
+        Store {
+            db,
             path: path.to_path_buf(),
-        })
+            owner: shared::new_instance_id(),
+            tally: Default::default(),
+        }
     }
 
     /// A private in-memory database, for tests.
@@ -155,14 +196,27 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
+        Ok(Store::with(Db::sqlite(conn), path))
     }
 
+    /// The database as given: a file path, or a URL (shown with
+    /// [`Store::label`], which hides a password).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The database as it may be shown and logged.
+    pub fn label(&self) -> String {
+        label(&self.path)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Does this database take several daemons (PostgreSQL)?
+    pub fn is_shared(&self) -> bool {
+        self.db.dialect() == Dialect::Postgres
     }
 
     /// Run `f` inside one transaction, so its writes are committed together
@@ -173,32 +227,72 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        if !self.conn.is_autocommit() {
+        if self.db.in_transaction() {
             return f(self);
         }
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(StoreError::from)?;
-        match f(self) {
-            Ok(v) => {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(StoreError::from)?;
-                Ok(v)
-            }
+        self.db.batch_execute(match self.db.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        })?;
+        self.db.set_depth(1);
+        let result = f(self).and_then(|v| {
+            self.flush_tally()?;
+            Ok(v)
+        });
+        self.db.set_depth(0);
+        match result {
+            Ok(v) => match self.db.batch_execute("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    self.discard_tally();
+                    let _ = self.db.batch_execute("ROLLBACK");
+                    Err(e.into())
+                }
+            },
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                self.discard_tally();
+                let _ = self.db.batch_execute("ROLLBACK");
                 Err(e)
             }
         }
     }
 
-    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    /// `PRAGMA integrity_check` on SQLite, a round trip on PostgreSQL: "ok"
+    /// when the database is sound.
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        match self.db.dialect() {
+            Dialect::Sqlite => self
+                .db
+                .query_one("PRAGMA integrity_check", args![], |r| r.get(0)),
+            Dialect::Postgres => {
+                self.db
+                    .query_one("SELECT 1", args![], |r| r.get::<i64>(0))?;
+                Ok("ok".into())
+            }
+        }
     }
+}
+
+/// The PostgreSQL URL `path` holds, if it is one.
+pub fn postgres_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|s| db::is_postgres_url(s))
+}
+
+/// A database setting as it may be shown: a path as is, a URL without its
+/// password.
+pub fn label(path: &Path) -> String {
+    match postgres_url(path) {
+        Some(url) => db::redact(url),
+        None => path.display().to_string(),
+    }
+}
+
+fn open_error(path: &Path, e: StoreError) -> StoreError {
+    StoreError::Postgres(format!(
+        "cannot connect to {}: {}; check the URL (settings.database or CAPWATCH_DB) and that the server is running",
+        label(path),
+        e.to_string().trim_start_matches("PostgreSQL: ")
+    ))
 }
 
 /// A database written by a newer capwatch: say so in one line instead of
@@ -294,7 +388,7 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let ro = Store::open_read_only(&path).unwrap();
         assert_eq!(ro.integrity_check().unwrap(), "ok");
-        assert!(ro.conn.execute("DELETE FROM source", []).is_err());
+        assert!(ro.db.execute("DELETE FROM source", args![]).is_err());
     }
 
     #[test]
@@ -302,8 +396,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("nested/c.db")).unwrap();
         let mode: String = store
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .db
+            .query_one("PRAGMA journal_mode", args![], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(store.integrity_check().unwrap(), "ok");

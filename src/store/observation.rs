@@ -2,10 +2,10 @@
 //! is written only when the inferred status of that source changes.
 
 use super::claim::parse_status;
+use super::db::{Row, args};
 use super::{Result, Store, ms, ts};
 use crate::model::Status;
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 /// One quoted piece of evidence, as stored.
@@ -51,7 +51,7 @@ pub struct ObservationRow {
 
 pub(super) const SELECT: &str = "SELECT id, capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes, reread_rules FROM observation";
 
-pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRow> {
+pub(super) fn row(r: &Row) -> Result<ObservationRow> {
     let stage: String = r.get(5)?;
     let access: String = r.get(6)?;
     let regions: String = r.get(7)?;
@@ -78,11 +78,10 @@ impl Store {
         if last.as_ref().is_some_and(|l| &l.status == o.status) {
             return Ok(None);
         }
-        self.conn.prepare_cached(
+        let id = self.db.insert_id(
             "INSERT INTO observation (capability_id, source_id, snapshot_id, at, stage, access, regions, evidence, notes, reread_rules)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?.execute(
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            args![
                 o.capability_id,
                 o.source_id,
                 o.snapshot_id,
@@ -95,7 +94,7 @@ impl Store {
                 o.reread_rules,
             ],
         )?;
-        Ok(Some(self.conn.last_insert_rowid()))
+        Ok(Some(id))
     }
 
     /// The latest observation from a source, as of `at` (None: now).
@@ -104,13 +103,13 @@ impl Store {
         source_id: &str,
         at: Option<Timestamp>,
     ) -> Result<Option<ObservationRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
+        self.db.query_opt(
+            &format!(
                 "{SELECT} WHERE source_id = ?1 AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1"
-            ))?
-            .query_row(params![source_id, at.map(ms).unwrap_or(i64::MAX)], row)
-            .optional()?)
+            ),
+            args![source_id, at.map(ms).unwrap_or(i64::MAX)],
+            row,
+        )
     }
 
     /// Observations of a capability within [since, until], oldest first.
@@ -120,17 +119,14 @@ impl Store {
         since: Option<Timestamp>,
         until: Option<Timestamp>,
     ) -> Result<Vec<ObservationRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{SELECT} WHERE capability_id = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id"
-        ))?;
-        let rows = stmt.query_map(
-            params![
+        self.db.query_map(
+            &format!("{SELECT} WHERE capability_id = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id"),
+            args![
                 capability_id,
                 since.map(ms).unwrap_or(i64::MIN),
                 until.map(ms).unwrap_or(i64::MAX)
             ],
             row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        )
     }
 }

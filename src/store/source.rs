@@ -1,9 +1,9 @@
 //! The `source` table: what is remembered between checks of one page
 //! (validators, schedule, failure count, current snapshot).
 
+use super::db::args;
 use super::{Result, Store, StoreError, ms, ts};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// What the pipeline needs to know about a source before fetching it.
 #[derive(Debug, Clone, Default)]
@@ -20,25 +20,20 @@ pub struct SourceState {
 
 impl Store {
     pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT etag, last_modified, infer_key, next_check_at, failures FROM source WHERE id = ?1",
-            )?
-            .query_row(
-                [source_id],
-                |r| {
-                    Ok(SourceState {
-                        etag: r.get(0)?,
-                        last_modified: r.get(1)?,
-                        infer_key: r.get(2)?,
-                        next_check_at: r.get::<_, Option<i64>>(3)?.map(ts),
-                        failures: r.get(4)?,
-                        current: None,
-                    })
-                },
-            )
-            .optional()?;
+        let row = self.db.query_opt(
+            "SELECT etag, last_modified, infer_key, next_check_at, failures FROM source WHERE id = ?1",
+            args![source_id],
+            |r| {
+                Ok(SourceState {
+                    etag: r.get(0)?,
+                    last_modified: r.get(1)?,
+                    infer_key: r.get(2)?,
+                    next_check_at: r.get::<Option<i64>>(3)?.map(ts),
+                    failures: r.get(4)?,
+                    current: None,
+                })
+            },
+        )?;
         let mut state = row.ok_or_else(|| {
             StoreError::NotFound(format!("no source \"{source_id}\" in the database"))
         })?;
@@ -47,40 +42,44 @@ impl Store {
     }
 
     pub(crate) fn current_snapshot(&self, source_id: &str) -> Result<Option<(i64, i64, String)>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?)
+        self.db.query_opt(
+            "SELECT id, seq, hash FROM snapshot WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1",
+            args![source_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
-    /// Set when a source is next due. Called before its fetch starts so that a
-    /// failing source cannot be picked again at once.
+    /// Set when a source is next due, and end this instance's lease on it:
+    /// called when its check is saved (and on reschedule).
     pub fn set_next_check(&self, source_id: &str, at: Timestamp) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE source SET next_check_at = ?2 WHERE id = ?1")?
-            .execute(params![source_id, ms(at)])?;
+        self.db.execute(
+            "UPDATE source SET next_check_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+            args![source_id, ms(at)],
+        )?;
         Ok(())
     }
 
-    /// Sources (not removed) due at or before `now`, most overdue first.
+    /// Sources (not removed) due at or before `now`, most overdue first,
+    /// without leasing them (`status`, tests). The daemon uses
+    /// [`Store::lease_due`].
     pub fn due_sources(&self, now: Timestamp) -> Result<Vec<(String, Timestamp)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.query_map(
             "SELECT id, next_check_at FROM source
              WHERE removed_at IS NULL AND next_check_at IS NOT NULL AND next_check_at <= ?1
              ORDER BY next_check_at, id",
-        )?;
-        let rows = stmt.query_map([ms(now)], |r| Ok((r.get::<_, String>(0)?, ts(r.get(1)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            args![ms(now)],
+            |r| Ok((r.get::<String>(0)?, ts(r.get(1)?))),
+        )
     }
 
-    /// The earliest `next_check_at` of any live source.
+    /// The earliest `next_check_at` of any live source (a leased one counts
+    /// from when its lease runs out).
     pub fn next_due(&self) -> Result<Option<Timestamp>> {
-        let v: Option<i64> = self.conn.query_row(
-            "SELECT min(next_check_at) FROM source WHERE removed_at IS NULL",
-            [],
+        let v: Option<i64> = self.db.query_one(
+            "SELECT min(CASE WHEN lease_until IS NOT NULL AND lease_until > next_check_at
+                             THEN lease_until ELSE next_check_at END)
+             FROM source WHERE removed_at IS NULL",
+            args![],
             |r| r.get(0),
         )?;
         Ok(v.map(ts))
@@ -88,9 +87,10 @@ impl Store {
 
     /// Remember the inference inputs the current observation was made with.
     pub fn set_infer_key(&self, source_id: &str, key: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE source SET infer_key = ?2 WHERE id = ?1")?
-            .execute(params![source_id, key])?;
+        self.db.execute(
+            "UPDATE source SET infer_key = ?2 WHERE id = ?1",
+            args![source_id, key],
+        )?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod pg;
 pub mod smtp;
 pub mod webhook;
 
@@ -298,16 +299,17 @@ impl Project {
     /// [`Project::capwatch`] with these environment variables set.
     pub fn capwatch_env(&self, env: &[(&str, &str)], args: &[&str]) -> assert_cmd::assert::Assert {
         let mut cmd = assert_cmd::Command::cargo_bin("capwatch").unwrap();
-        cmd.env_remove("CAPWATCH_SECRET");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.current_dir(self.path())
+        cmd.env_remove("CAPWATCH_SECRET")
             .env_remove("CAPWATCH_DB")
             .env_remove("CAPWATCH_CONFIG")
             .env_remove("CAPWATCH_SMTP_USER")
             .env_remove("CAPWATCH_SMTP_PASSWORD")
-            .env_remove("CAPWATCH_API_TOKEN")
+            .env_remove("CAPWATCH_API_TOKEN");
+        // What the test sets wins over what the environment had.
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.current_dir(self.path())
             .arg("--config")
             .arg(self.registry())
             .args(args);
