@@ -52,6 +52,28 @@ fn spawn(p: &Project, db: &str, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// A daemon whose log goes to `log` (read it with [`tail`]).
+fn spawn_logged(p: &Project, db: &str, log: &str) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+        .current_dir(p.path())
+        .env("CAPWATCH_DB", db)
+        .env("RUST_LOG", "info")
+        .arg("--config")
+        .arg(p.registry())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(p.path().join(log)).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The last lines of a daemon's log, for a failure message.
+fn tail(p: &Project, log: &str) -> String {
+    let text = std::fs::read_to_string(p.path().join(log)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(25)..].join("\n")
+}
+
 fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
@@ -226,7 +248,7 @@ fn message_ids(url: &str, mail: &SmtpServer) -> (BTreeSet<String>, BTreeMap<Stri
         )
         .unwrap()
         .iter()
-        .map(|r| r.get::<_, String>(0))
+        .map(|r| r.get::<_, String>(0).trim_matches(['<', '>']).to_string())
         .collect();
     let mut received = BTreeMap::new();
     for m in mail.messages() {
@@ -296,8 +318,8 @@ fn two_daemons_split_the_work_and_survive_the_kill_of_either() {
             Behavior::Slow(Duration::from_millis(30)),
         );
     }
-    let mut a = spawn(&p, &url, &["run"]);
-    let mut b = spawn(&p, &url, &["run"]);
+    let mut a = spawn_logged(&p, &url, "a.log");
+    let mut b = spawn_logged(&p, &url, "b.log");
     // Both work: each has leased sources before one dies.
     assert!(
         wait_until(Duration::from_secs(60), || {
@@ -320,10 +342,11 @@ fn two_daemons_split_the_work_and_survive_the_kill_of_either() {
         wait_until(Duration::from_secs(120), || all_checked_and_sent(
             &url, N as i64
         )),
-        "after the kill: {} sources checked, {} drift alerts, {} deliveries not sent",
+        "after the kill: {} sources checked, {} drift alerts, {} deliveries not sent; the survivor's log:\n{}",
         query_i64(&url, "SELECT count(DISTINCT source_id) FROM \"check\""),
         query_i64(&url, "SELECT count(*) FROM alert WHERE kind = 'drift'"),
-        query_i64(&url, "SELECT count(*) FROM delivery WHERE state != 'sent'")
+        query_i64(&url, "SELECT count(*) FROM delivery WHERE state != 'sent'"),
+        tail(&p, "b.log")
     );
     assert_nothing_lost_or_doubled(&url, &mail, N as i64);
     let owners = query_i64(
@@ -332,8 +355,7 @@ fn two_daemons_split_the_work_and_survive_the_kill_of_either() {
     );
     assert_eq!(owners, 2);
     stop(&mut b);
-    let mut log = String::new();
-    b.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let log = tail(&p, "b.log");
     assert!(log.contains("capwatch daemon stopped"), "{log}");
 }
 
@@ -359,8 +381,8 @@ fn daemons_ride_out_a_postgresql_restart() {
             Behavior::Slow(Duration::from_millis(40)),
         );
     }
-    let mut a = spawn(&p, &url, &["run"]);
-    let mut b = spawn(&p, &url, &["run"]);
+    let mut a = spawn_logged(&p, &url, "a.log");
+    let mut b = spawn_logged(&p, &url, "b.log");
     assert!(wait_until(Duration::from_secs(60), || query_i64(
         &url,
         "SELECT count(*) FROM \"check\""
@@ -370,9 +392,11 @@ fn daemons_ride_out_a_postgresql_restart() {
         wait_until(Duration::from_secs(120), || all_checked_and_sent(
             &url, N as i64
         )),
-        "after the restart: {} sources checked, {} deliveries not sent",
+        "after the restart: {} sources checked, {} deliveries not sent; logs:\n{}\n{}",
         query_i64(&url, "SELECT count(DISTINCT source_id) FROM \"check\""),
-        query_i64(&url, "SELECT count(*) FROM delivery WHERE state != 'sent'")
+        query_i64(&url, "SELECT count(*) FROM delivery WHERE state != 'sent'"),
+        tail(&p, "a.log"),
+        tail(&p, "b.log")
     );
     assert_nothing_lost_or_doubled(&url, &mail, N as i64);
     for d in [&mut a, &mut b] {

@@ -518,12 +518,19 @@ impl Pg {
             lost_in_transaction: false,
             in_transaction: false,
         };
-        // The first connection fails at once: a wrong URL is not waited on.
-        session.open()?;
         let (jobs, rx) = mpsc::channel::<Job>();
+        let (opened, first) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("capwatch-postgres".into())
             .spawn(move || {
+                // The first connection fails at once: a wrong URL is not
+                // waited on. (On this thread: the client runs its own runtime.)
+                let ok = session.open();
+                let failed = ok.is_err();
+                let _ = opened.send(ok);
+                if failed {
+                    return;
+                }
                 while let Ok(job) = rx.recv() {
                     job(&mut session);
                 }
@@ -531,6 +538,9 @@ impl Pg {
             .map_err(|e| {
                 StoreError::Postgres(format!("cannot start the connection thread: {e}"))
             })?;
+        first
+            .recv()
+            .map_err(|_| StoreError::Postgres("the connection thread stopped".into()))??;
         Ok(Pg { jobs })
     }
 
