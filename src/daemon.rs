@@ -189,11 +189,16 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// How many due sources one daemon leases at a time (as many as it fetches
-/// at once): the rest stay for its next batch, or for another daemon.
+/// How many due sources one daemon leases at a time (twice as many as it
+/// fetches at once): the rest stay for its next batch, or another daemon.
 fn lease_batch(reg: &Registry) -> usize {
-    reg.settings.concurrency.max(1)
+    reg.settings.concurrency.max(1) * 2
 }
+
+/// Between two evaluations the cadence owes, a batch of checks that moved
+/// something is evaluated at most this often: evaluating every capability
+/// after each small leased batch cost more than the checks themselves.
+const EVALUATE_GAP: Duration = Duration::from_secs(10);
 
 /// How long a leased source stays with this daemon: one fetch timeout per
 /// wave the batch may need when all its pages share one host, one more, and
@@ -329,6 +334,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let mut next_guides = clock.now();
     let mut stopping = false;
     let mut was_leading = false;
+    let mut last_eval = Timestamp::UNIX_EPOCH;
     while !stopping {
         let now = clock.now();
         // What the database says this turn; when it cannot be reached, wait
@@ -391,8 +397,10 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                     pipeline::Evaluate::Never
                 } else if eval_due {
                     pipeline::Evaluate::Always
-                } else {
+                } else if now >= last_eval.checked_add(EVALUATE_GAP).unwrap_or(now) {
                     pipeline::Evaluate::IfMoved
+                } else {
+                    pipeline::Evaluate::Never
                 },
                 &clock,
                 &LogProgress,
@@ -446,6 +454,9 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                 None => {}
             }
             let now = clock.now();
+            if evaluated {
+                last_eval = now;
+            }
             if evaluated || eval_due {
                 next_eval = now.checked_add(opts.evaluate_every).unwrap_or(now);
             }

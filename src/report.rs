@@ -360,6 +360,25 @@ pub fn events(
     since: Option<Timestamp>,
     until: Option<Timestamp>,
 ) -> Result<Vec<Event>, StoreError> {
+    Ok(events_from(store, reg, cap_id, since, until, None)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// The first events at or after `since` (all of them without `limit`),
+/// oldest first, each with its time. With a limit the long tables
+/// (observations, changes, checks) are read only that far, so a page of a
+/// long history reads about a page of rows; a run of failures that began
+/// before `since` is then not repeated (it was on the page before).
+pub fn events_from(
+    store: &Store,
+    reg: &Registry,
+    cap_id: &str,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    limit: Option<usize>,
+) -> Result<Vec<(Timestamp, Event)>, StoreError> {
     let Some(cap) = reg.capability(cap_id) else {
         return Err(StoreError::NotFound(format!(
             "no capability \"{cap_id}\" in the registry"
@@ -406,7 +425,7 @@ pub fn events(
             );
         }
     }
-    for o in store.observations(cap_id, since, until)? {
+    for o in store.observations(cap_id, since, until, limit)? {
         let quote = o
             .evidence
             .iter()
@@ -415,11 +434,7 @@ pub fn events(
             .map(|e| e.quote.clone())
             .unwrap_or_default();
         let snapshot = match o.snapshot_id {
-            Some(id) => store
-                .snapshots(&o.source_id)?
-                .into_iter()
-                .find(|s| s.id == id)
-                .map(|s| s.seq),
+            Some(id) => store.snapshot_seq(id)?,
             None => None,
         };
         let reread = o
@@ -456,7 +471,7 @@ pub fn events(
     // The guide's own page: its edits can move the claim.
     let mut change_sources = source_ids.clone();
     change_sources.push(crate::store::guide_source_id(&cap.guide));
-    for ch in store.changes(&change_sources, since, until)? {
+    for ch in store.changes(&change_sources, since, until, limit)? {
         let summary = format!(
             "{}{} changed: snapshot {} → {} (+{} −{} lines; `capwatch diff {} --from {} --to {}`)",
             if ch.source_id.starts_with("guide:") {
@@ -488,33 +503,14 @@ pub fn events(
         );
     }
     // Failed checks: one event per run of identical failures.
-    let checks = store.checks(&source_ids, since, until, false)?;
-    let mut runs: std::collections::HashMap<String, (Timestamp, Timestamp, u32, Outcome)> =
-        Default::default();
-    let mut failed: Vec<(String, (Timestamp, Timestamp, u32, Outcome))> = Vec::new();
-    for c in checks {
-        if c.outcome.is_success() {
-            if let Some(run) = runs.remove(&c.source_id) {
-                failed.push((c.source_id, run));
-            }
-            continue;
-        }
-        match runs.get_mut(&c.source_id) {
-            Some(run) if run.3 == c.outcome => {
-                run.1 = c.at;
-                run.2 += 1;
-            }
-            _ => {
-                if let Some(run) = runs.remove(&c.source_id) {
-                    failed.push((c.source_id.clone(), run));
-                }
-                runs.insert(c.source_id.clone(), (c.at, c.at, 1, c.outcome));
-            }
-        }
-    }
-    let mut left: Vec<_> = runs.into_iter().collect();
-    left.sort_by_key(|(_, r)| r.0);
-    failed.extend(left);
+    let failed = match limit {
+        Some(l) => store
+            .failure_runs(&source_ids, since, until, l)?
+            .into_iter()
+            .map(|r| (r.source_id, (r.first, r.last, r.count, r.outcome)))
+            .collect(),
+        None => failure_runs(store.checks(&source_ids, since, until, false)?),
+    };
     for (sid, (first, last, n, outcome)) in failed {
         let summary = if n == 1 {
             format!("{sid} failed: {outcome}")
@@ -617,5 +613,38 @@ pub fn events(
         }
     }
     events.sort_by_key(|e| (e.0, e.1));
-    Ok(events.into_iter().map(|e| e.2).collect())
+    Ok(events.into_iter().map(|e| (e.0, e.2)).collect())
+}
+
+/// Runs of identical failed checks, from every check in order.
+type Run = (String, (Timestamp, Timestamp, u32, Outcome));
+
+fn failure_runs(checks: Vec<crate::store::CheckRow>) -> Vec<Run> {
+    let mut runs: std::collections::HashMap<String, (Timestamp, Timestamp, u32, Outcome)> =
+        Default::default();
+    let mut failed: Vec<Run> = Vec::new();
+    for c in checks {
+        if c.outcome.is_success() {
+            if let Some(run) = runs.remove(&c.source_id) {
+                failed.push((c.source_id, run));
+            }
+            continue;
+        }
+        match runs.get_mut(&c.source_id) {
+            Some(run) if run.3 == c.outcome => {
+                run.1 = c.at;
+                run.2 += 1;
+            }
+            _ => {
+                if let Some(run) = runs.remove(&c.source_id) {
+                    failed.push((c.source_id.clone(), run));
+                }
+                runs.insert(c.source_id.clone(), (c.at, c.at, 1, c.outcome));
+            }
+        }
+    }
+    let mut left: Vec<_> = runs.into_iter().collect();
+    left.sort_by_key(|(_, r)| r.0);
+    failed.extend(left);
+    failed
 }

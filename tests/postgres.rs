@@ -532,3 +532,141 @@ fn migrate_store_copies_everything_and_the_history_reads_the_same() {
     );
     assert_eq!(query_i64(&url, "SELECT count(*) FROM review"), 2);
 }
+
+/// A GET that returns the status, the `Link` header and the body.
+fn http_get_link(addr: &str, path: &str) -> (u16, Option<String>, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head[9..12].parse().unwrap();
+    let link = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("link:"))
+        .map(|l| l[5..].trim().to_string());
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut rest = body;
+        let mut joined = String::new();
+        loop {
+            let (size, tail) = rest.split_once("\r\n").unwrap();
+            let n = usize::from_str_radix(size.trim(), 16).unwrap();
+            if n == 0 {
+                break;
+            }
+            joined.push_str(&tail[..n]);
+            rest = &tail[n + 2..];
+        }
+        joined
+    } else {
+        body.to_string()
+    };
+    (status, link, body)
+}
+
+/// Pages of a long timeline, followed by their `next` links, add up to the
+/// whole timeline — failure runs that span a page boundary included — on
+/// both backends.
+fn paged_history(db: &str) {
+    let server = PageServer::start();
+    let mail = SmtpServer::start(Mode::Normal);
+    let p = many(&server, &mail, 1, "timeout = \"3s\"");
+    with_db(&p, db, &["status"]).success();
+    {
+        use capwatch::model::Outcome;
+        use capwatch::store::{CheckInput, Store};
+        let mut store = Store::open(std::path::Path::new(db)).unwrap();
+        let texts = [
+            "Gadget 000 is in beta.",
+            "Gadget 000 is generally available.",
+        ];
+        for i in 0..60i64 {
+            let at = jiff::Timestamp::from_second(1_790_000_000 + i * 60).unwrap();
+            // Runs of 1 to 4 identical failures between readings of two texts.
+            let failing = i % 7 < (i % 5).min(4);
+            let text = texts[(i / 7) as usize % 2];
+            let hash = format!("h{}", (i / 7) % 2);
+            store
+                .record_check(&CheckInput {
+                    source_id: "c000",
+                    at,
+                    outcome: if failing {
+                        Outcome::Http(503)
+                    } else {
+                        Outcome::Ok
+                    },
+                    http_status: Some(if failing { 503 } else { 200 }),
+                    duration_ms: 10,
+                    content: (!failing).then_some((text, hash.as_str())),
+                    title: None,
+                    packed: None,
+                    validators: None,
+                })
+                .unwrap();
+        }
+    }
+    let whole = json(&with_db(&p, db, &["history", "c000", "--json"]).success());
+    let whole = whole.as_array().unwrap().clone();
+    assert!(whole.len() > 12, "{db}: {}", whole.len());
+    assert!(
+        whole
+            .iter()
+            .any(|e| e["kind"] == "check_failed" && e["count"].as_i64() > Some(1)),
+        "{db}: the timeline must have runs of failures: {whole:#?}"
+    );
+
+    let mut serve = spawn(&p, db, &["serve", "--listen", "127.0.0.1:0"]);
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/capabilities/c000/history?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let (code, link, body) = http_get_link(&addr, &path);
+        assert_eq!(code, 200, "{db}: {body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        let page = page.as_array().unwrap();
+        assert!(page.len() <= 3);
+        paged.extend(page.iter().cloned());
+        pages += 1;
+        match link {
+            Some(l) => {
+                path = l
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                assert!(l.ends_with("rel=\"next\""), "{l}");
+            }
+            None => break,
+        }
+        assert!(pages < 100, "{db}: the pages never end");
+    }
+    assert!(pages > 4, "{db}: {pages} pages");
+    assert_eq!(paged, whole, "{db}: the pages add up to the whole timeline");
+    let (code, _, body) = http_get_link(&addr, "/api/v1/capabilities/c000/history?cursor=nonsense");
+    assert_eq!(code, 400, "{body}");
+    stop(&mut serve);
+}
+
+#[test]
+fn history_pages_follow_a_cursor_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    paged_history(dir.path().join("c.db").to_str().unwrap());
+    let mut pg = PgServer::start();
+    paged_history(&pg.database());
+}

@@ -9,7 +9,7 @@ use crate::config::{self, Registry};
 use crate::diff::DiffLine;
 use crate::evaluate::{FindingKind, GuideAssessment, State as FreshState};
 use crate::pipeline;
-use crate::report::{Event, FindingRow, StatusRow, events, rfc3339, status_row};
+use crate::report::{Event, FindingRow, StatusRow, rfc3339, status_row};
 use crate::store::{ChangeRow, Store, StoreError, Subject};
 use axum::Json;
 use axum::body::Bytes;
@@ -343,6 +343,76 @@ pub(super) struct HistoryQuery {
     /// The status row as it stood at this time instead of events; not
     /// combined with since and until.
     as_of: Option<String>,
+    /// Events per page (history only): 1 to 5000, default 500. When more
+    /// follow, the response has a `Link: <…>; rel="next"` header.
+    limit: Option<usize>,
+    /// Where the page starts: the `cursor` of the previous page's `next`
+    /// link (opaque).
+    cursor: Option<String>,
+}
+
+/// Events per history page unless `limit` says otherwise, and at most.
+const PAGE: usize = 500;
+const MAX_PAGE: usize = 5000;
+
+/// Where a history page starts: events at or after `at` (ms), skipping the
+/// first `skip` events at exactly `at` (the previous page showed them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    at: i64,
+    skip: usize,
+}
+
+impl Cursor {
+    fn parse(s: &str) -> Option<Cursor> {
+        let (at, skip) = s.split_once('.')?;
+        Some(Cursor {
+            at: at.parse().ok()?,
+            skip: skip.parse().ok()?,
+        })
+    }
+
+    fn text(self) -> String {
+        format!("{}.{}", self.at, self.skip)
+    }
+}
+
+/// One page of events from `from`, and the cursor of the next page.
+fn history_page(
+    store: &Store,
+    reg: &Registry,
+    cap_id: &str,
+    from: Option<Cursor>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    limit: usize,
+) -> Result<(Vec<Event>, Option<Cursor>), StoreError> {
+    let start = match from {
+        Some(c) => Some(Timestamp::from_millisecond(c.at).unwrap_or(Timestamp::UNIX_EPOCH)),
+        None => since,
+    };
+    let skip = from.map_or(0, |c| c.skip);
+    let mut all =
+        crate::report::events_from(store, reg, cap_id, start, until, Some(skip + limit + 1))?;
+    let more = all.len() > skip + limit;
+    all.truncate(skip + limit);
+    let page: Vec<(Timestamp, Event)> = all.into_iter().skip(skip).collect();
+    let next = match (more, page.last()) {
+        (true, Some((last, _))) => {
+            let at = last.as_millisecond();
+            let same = page
+                .iter()
+                .filter(|(t, _)| t.as_millisecond() == at)
+                .count();
+            let carried = from.filter(|c| c.at == at).map_or(0, |c| c.skip);
+            Some(Cursor {
+                at,
+                skip: same + carried,
+            })
+        }
+        _ => None,
+    };
+    Ok((page.into_iter().map(|(_, e)| e).collect(), next))
 }
 
 /// The events, or with `as_of` one status row as it stood then.
@@ -365,9 +435,10 @@ pub(super) struct StatusAsOf {
 /// oldest first; with `as_of`, one status row as it stood then.
 #[utoipa::path(get, path = "/api/v1/capabilities/{id}/history", operation_id = "getCapabilityHistory", tag = "api",
     params(("id" = String, Path, description = "The capability id from the registry."), HistoryQuery),
-    summary = "The timeline, oldest first (as `capwatch history --json`); with `as_of`, one status row as it stood then.",
+    summary = "The timeline, oldest first (as `capwatch history --json`), a page at a time; with `as_of`, one status row as it stood then.",
     responses(
-        (status = 200, description = "Events, or one status row when `as_of` is given.", body = History),
+        (status = 200, description = "Events (at most `limit`; a `Link: <…>; rel=\"next\"` header when more follow), or one status row when `as_of` is given.", body = History,
+            headers(("Link" = String, description = "The next page, when there is one."))),
         (status = 400, description = "A time is wrong.", body = ErrorBody),
         (status = 404, description = "No such capability.", body = ErrorBody),
     ))]
@@ -375,7 +446,22 @@ pub(super) async fn history(
     State(state): State<ServeState>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> ApiResult<History> {
+) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad_request(format!(
+            "limit={limit} is out of range; ask for 1 to {MAX_PAGE} events per page"
+        ))
+        .into());
+    }
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
+            Error::bad_request(format!(
+                "cursor={c} is not one this server gave; start again without it"
+            ))
+        })?),
+    };
     let since = query_time("since", q.since.as_deref(), false)?;
     let until = query_time("until", q.until.as_deref(), true)?;
     let as_of = query_time("as_of", q.as_of.as_deref(), true)?;
@@ -395,23 +481,46 @@ pub(super) async fn history(
         ))
         .into());
     }
-    let v = state
+    let link_id = id.clone();
+    let (v, next) = state
         .read(move |store, reg| {
             let cap = find_capability(reg, &id)?;
             match as_of {
                 Some(at) => {
                     let facts = store.facts(reg, cap, at)?;
                     let a = crate::evaluate::assess(&facts, at);
-                    Ok(History::AsOf(Box::new(StatusAsOf {
-                        row: status_row(&a),
-                        as_of: rfc3339(at),
-                    })))
+                    Ok((
+                        History::AsOf(Box::new(StatusAsOf {
+                            row: status_row(&a),
+                            as_of: rfc3339(at),
+                        })),
+                        None,
+                    ))
                 }
-                None => Ok(History::Events(events(store, reg, &cap.id, since, until)?)),
+                None => {
+                    let (page, next) =
+                        history_page(store, reg, &cap.id, cursor, since, until, limit)?;
+                    Ok((History::Events(page), next))
+                }
             }
         })
         .await?;
-    Ok(Json(v))
+    let mut response = Json(v).into_response();
+    if let Some(next) = next {
+        let mut query = vec![("limit", limit.to_string()), ("cursor", next.text())];
+        if let Some(u) = q.until {
+            query.push(("until", u));
+        }
+        let link = format!(
+            "</api/v1/capabilities/{}/history?{}>; rel=\"next\"",
+            html::seg(&link_id),
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        );
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
 }
 
 /// `GET /api/v1/sources/{id}/changes?since=&until=`: changes oldest first.
@@ -440,7 +549,7 @@ pub(super) async fn source_changes(
                     "no source \"{id}\" in the registry or the database"
                 )));
             }
-            let changes = store.changes(std::slice::from_ref(&id), since, until)?;
+            let changes = store.changes(std::slice::from_ref(&id), since, until, None)?;
             Ok(changes
                 .iter()
                 .map(|c| change(c, capability.as_deref()))

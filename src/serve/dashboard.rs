@@ -715,7 +715,7 @@ fn change_body(store: &Store, reg: &Registry, id: i64) -> Result<(String, Markup
     let old = store.content(&c.from.hash)?;
     let new = store.content(&c.to.hash)?;
     let lines = crate::diff::lines(&old, &new);
-    let siblings = store.changes(std::slice::from_ref(&c.source_id), None, None)?;
+    let siblings = store.changes(std::slice::from_ref(&c.source_id), None, None, None)?;
     let pos = siblings.iter().position(|s| s.id == c.id);
     let older = pos
         .and_then(|p| p.checked_sub(1))

@@ -126,9 +126,10 @@ impl Store {
         source_ids: &[String],
         since: Option<Timestamp>,
         until: Option<Timestamp>,
+        limit: Option<usize>,
     ) -> Result<Vec<ChangeRow>> {
         let sql = format!(
-            "{CHANGE_SELECT} WHERE c.source_id = ?1 AND c.at >= ?2 AND c.at <= ?3 ORDER BY c.at, c.id"
+            "{CHANGE_SELECT} WHERE c.source_id = ?1 AND c.at >= ?2 AND c.at <= ?3 ORDER BY c.at, c.id LIMIT ?4"
         );
         let mut out = Vec::new();
         for sid in source_ids {
@@ -137,14 +138,26 @@ impl Store {
                 args![
                     sid,
                     since.map(super::ms).unwrap_or(i64::MIN),
-                    until.map(super::ms).unwrap_or(i64::MAX)
+                    until.map(super::ms).unwrap_or(i64::MAX),
+                    limit.map_or(i64::MAX, |l| l as i64)
                 ],
                 change_row,
             )?;
             out.extend(rows);
         }
         out.sort_by_key(|c| (c.at, c.id));
+        if let Some(l) = limit {
+            out.truncate(l);
+        }
         Ok(out)
+    }
+
+    /// The number (1, 2, 3…) of the snapshot with this id.
+    pub fn snapshot_seq(&self, id: i64) -> Result<Option<i64>> {
+        self.db
+            .query_opt("SELECT seq FROM snapshot WHERE id = ?1", args![id], |r| {
+                r.get(0)
+            })
     }
 
     /// One change by id.

@@ -53,6 +53,16 @@ pub struct CheckRow {
     pub duration_ms: i64,
 }
 
+/// Identical failed checks in a row, as one history event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureRun {
+    pub source_id: String,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub count: u32,
+    pub outcome: Outcome,
+}
+
 /// Columns: id, source_id, at, outcome, detail, http_status, duration_ms.
 fn check_row(r: &Row) -> Result<CheckRow> {
     let kind: String = r.get(3)?;
@@ -185,6 +195,92 @@ impl Store {
         }
         out.sort_by_key(|c| (c.at, c.id));
         Ok(out)
+    }
+
+    /// Runs of identical failed checks of `source_ids` that start at or
+    /// after `from` and by `until`, oldest first, at most `limit` — without
+    /// reading the successful checks between them: each run costs a few
+    /// index lookups (its previous check, its end, its length), so a page of
+    /// a long history reads a page's worth of rows. A run is counted from
+    /// its first failure; one that began before `from` is not repeated.
+    pub fn failure_runs(
+        &self,
+        source_ids: &[String],
+        from: Option<Timestamp>,
+        until: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<FailureRun>> {
+        let same_detail = match self.db.dialect() {
+            super::db::Dialect::Sqlite => "detail IS ?4",
+            super::db::Dialect::Postgres => "detail IS NOT DISTINCT FROM ?4",
+        };
+        let until = until.map(ms).unwrap_or(i64::MAX);
+        let mut runs = Vec::new();
+        for sid in source_ids {
+            let mut cursor = (from.map(ms).unwrap_or(i64::MIN), i64::MIN);
+            let mut mine = 0;
+            while mine < limit {
+                // The next failed check after the cursor.
+                let Some(first) = self.db.query_opt(
+                    "SELECT id, source_id, at, outcome, detail, http_status, duration_ms FROM \"check\"
+                     WHERE source_id = ?1 AND (at > ?2 OR (at = ?2 AND id > ?3)) AND at <= ?4
+                       AND outcome NOT IN ('ok', 'not_modified')
+                     ORDER BY at, id LIMIT 1",
+                    args![sid, cursor.0, cursor.1, until],
+                    check_row,
+                )?
+                else {
+                    break;
+                };
+                let raw: (String, Option<String>) = self.db.query_one(
+                    "SELECT outcome, detail FROM \"check\" WHERE id = ?1",
+                    args![first.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                // Where the run ends: the first later check that differs.
+                let end: Option<(i64, i64)> = self.db.query_opt(
+                    &format!(
+                        "SELECT at, id FROM \"check\" WHERE source_id = ?1 AND (at > ?2 OR (at = ?2 AND id > ?5))
+                           AND NOT (outcome = ?3 AND {same_detail})
+                         ORDER BY at, id LIMIT 1"
+                    ),
+                    args![sid, ms(first.at), raw.0.as_str(), raw.1.as_deref(), first.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                // Did it start before this failure (a run already counted)?
+                let prev: Option<(String, Option<String>)> = self.db.query_opt(
+                    "SELECT outcome, detail FROM \"check\" WHERE source_id = ?1 AND (at < ?2 OR (at = ?2 AND id < ?3))
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                    args![sid, ms(first.at), first.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let continues = from.is_some() && prev.as_ref() == Some(&raw);
+                let (end_at, end_id) = end.unwrap_or((i64::MAX, i64::MAX));
+                let (count, last): (i64, Option<i64>) = self.db.query_one(
+                    "SELECT count(*), max(at) FROM \"check\" WHERE source_id = ?1
+                       AND (at > ?2 OR (at = ?2 AND id >= ?3)) AND (at < ?4 OR (at = ?4 AND id < ?5))",
+                    args![sid, ms(first.at), first.id, end_at, end_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if !continues {
+                    mine += 1;
+                    runs.push(FailureRun {
+                        source_id: sid.clone(),
+                        first: first.at,
+                        last: last.map(ts).unwrap_or(first.at),
+                        count: count as u32,
+                        outcome: first.outcome.clone(),
+                    });
+                }
+                if end.is_none() {
+                    break;
+                }
+                cursor = (end_at, end_id - 1);
+            }
+        }
+        runs.sort_by_key(|r| r.first);
+        runs.truncate(limit);
+        Ok(runs)
     }
 
     /// The most recent check of a source, if any.

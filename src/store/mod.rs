@@ -28,7 +28,7 @@ mod source;
 
 pub use alert::{AlertRow, AttemptRow, DeliveryRow, NewAlert};
 pub use change::{ChangeRow, SnapshotRow, StoredVersion};
-pub use check::{CheckInput, CheckRecord, CheckRow};
+pub use check::{CheckInput, CheckRecord, CheckRow, FailureRun};
 pub use claim::{ClaimRow, FROM_GUIDE, FROM_REGISTRY};
 pub use content::pack;
 pub use copy::TableCount;

@@ -118,13 +118,17 @@ impl Store {
         capability_id: &str,
         since: Option<Timestamp>,
         until: Option<Timestamp>,
+        limit: Option<usize>,
     ) -> Result<Vec<ObservationRow>> {
         self.db.query_map(
-            &format!("{SELECT} WHERE capability_id = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id"),
+            &format!(
+                "{SELECT} WHERE capability_id = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id LIMIT ?4"
+            ),
             args![
                 capability_id,
                 since.map(ms).unwrap_or(i64::MIN),
-                until.map(ms).unwrap_or(i64::MAX)
+                until.map(ms).unwrap_or(i64::MAX),
+                limit.map_or(i64::MAX, |l| l as i64)
             ],
             row,
         )
