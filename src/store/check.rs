@@ -111,7 +111,7 @@ impl Store {
                             record.change_id = Some(db.insert_id(
                                 "INSERT INTO change (source_id, from_snapshot, to_snapshot, at, added, removed)
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-                                args![input.source_id, *prev_id, snap, at, added as i64, removed as i64],
+                                args![input.source_id, *prev_id, snap, at, added, removed],
                             )?);
                             self.tally.row("change");
                         }

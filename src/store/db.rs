@@ -672,10 +672,10 @@ impl PgSession {
     }
 
     fn prepare(&mut self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            if !self.client.as_ref().is_none_or(|c| c.is_closed()) {
-                return Ok(s.clone());
-            }
+        if let Some(s) = self.statements.get(sql)
+            && !self.client.as_ref().is_none_or(|c| c.is_closed())
+        {
+            return Ok(s.clone());
         }
         let text = to_dollars(sql);
         let stmt = self.client()?.prepare(&text).map_err(|e| self.failed(e))?;
