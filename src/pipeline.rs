@@ -926,6 +926,9 @@ pub async fn evaluate_and_deliver(
     // for the ended snoozes and the queued alerts (delivery, which waits on
     // the network, comes after it).
     let (guides, capabilities, queued) = store.batch(|store| -> Result<_, PipelineError> {
+        // On a shared database one evaluation at a time (a `check` run
+        // beside the daemons, or two daemons while the lead changes hands).
+        store.lock_evaluation()?;
         let (guides, capabilities) = assess_all(store, registry, now)?;
         for c in &capabilities {
             for (id, why) in &c.snoozes_ended {

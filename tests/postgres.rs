@@ -446,6 +446,7 @@ fn an_instance_with_another_registry_says_so_and_checks_nothing() {
     assert!(seen.contains("different sources.toml"), "{seen}");
     let (code, body) = http_get(addr.as_deref().unwrap(), "/healthz");
     assert_eq!(code, 503, "{body}");
+    assert!(body.contains("registry mismatch"), "{body}");
     assert!(body.contains("registry"), "{body}");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
@@ -453,6 +454,18 @@ fn an_instance_with_another_registry_says_so_and_checks_nothing() {
         0,
         "the odd one out did not sync its registry"
     );
+    // Given the same file and SIGHUP, it agrees and /healthz says so.
+    std::fs::copy(p.registry(), q.registry()).unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(b.id() as i32, libc::SIGHUP) };
+    let addr = addr.unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || http_get(&addr, "/healthz").0
+            == 200),
+        "{:?}",
+        http_get(&addr, "/healthz")
+    );
+    assert_eq!(http_get(&addr, "/healthz").1.trim(), "ok");
     stop(&mut a);
     stop(&mut b);
 }

@@ -95,6 +95,9 @@ impl Fingerprints {
 /// The advisory lock key of evaluation (an arbitrary 64-bit constant).
 const LEAD_LOCK: i64 = 0x6361_7077_6576_616c;
 
+/// The transaction-level lock one evaluation holds.
+const EVALUATION_LOCK: i64 = 0x6361_7077_7175_6575;
+
 /// How long an instance counts as alive after its last heartbeat.
 pub const ALIVE_FOR: Duration = Duration::from_secs(90);
 
@@ -244,6 +247,20 @@ impl Store {
                 |r| r.get::<bool>(0),
             ),
         }
+    }
+
+    /// Inside a transaction: wait until no other evaluation is running on
+    /// this database, and hold it off until this transaction ends
+    /// (PostgreSQL `pg_advisory_xact_lock`; SQLite's writer lock already does).
+    pub fn lock_evaluation(&self) -> Result<()> {
+        if self.db.dialect() == Dialect::Postgres {
+            self.db.query_one(
+                "SELECT pg_advisory_xact_lock(?1)::text",
+                args![EVALUATION_LOCK],
+                |_| Ok(()),
+            )?;
+        }
+        Ok(())
     }
 
     /// Record this process as a live instance with the registry it loaded.
