@@ -166,14 +166,19 @@ impl Progress for LogProgress {
 }
 
 fn fetcher_for(reg: &Registry) -> Result<Fetcher, DaemonError> {
-    Fetcher::new(crate::fetch::FetchSettings {
+    let fetcher = Fetcher::new(crate::fetch::FetchSettings {
         timeout: reg.settings.timeout,
         max_bytes: reg.settings.max_page_bytes,
         concurrency: reg.settings.concurrency,
         per_host: reg.settings.per_host,
         ..Default::default()
     })
-    .map_err(|e| DaemonError::Setup(format!("cannot build the HTTP client: {e}")))
+    .map_err(|e| DaemonError::Setup(format!("cannot build the HTTP client: {e}")))?;
+    // The browser itself starts only when a page due needs it.
+    Ok(match crate::render::settings_for(reg) {
+        Some(s) => fetcher.with_renderer(crate::render::Renderer::new(s)),
+        None => fetcher,
+    })
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -339,6 +344,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                     Ok(new) => {
                         store.sync_registry(&new, clock.now())?;
                         let overdue = store.reschedule(&new, clock.now())?;
+                        fetcher.close_browser().await;
                         fetcher = fetcher_for(&new)?;
                         match Channels::from_registry(&new, &env_var) {
                             Ok(c) => channels = c,
@@ -355,6 +361,8 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             }
         }
     }
+    // No browser outlives the daemon: its whole process group is ended.
+    fetcher.close_browser().await;
     let _ = stop_http.send(());
     if let Some(h) = http {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;

@@ -499,6 +499,10 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
+    let fetcher = match crate::render::settings_for(&reg) {
+        Some(s) => fetcher.with_renderer(crate::render::Renderer::new(s)),
+        None => fetcher,
+    };
     let progress = ConsoleProgress::new(id_width(sources.iter().map(|s| s.id.as_str())));
     let daemon = crate::daemon::DbLock::holder(&database_path(&reg));
     let cycle = runtime()?.block_on(async {
@@ -507,20 +511,20 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
             Some(_) => Channels::default(),
             None => Channels::from_registry(&reg, &env_var)?,
         };
-        anyhow::Ok(
-            pipeline::run_cycle(
-                &mut store,
-                &reg,
-                &fetcher,
-                &sources,
-                only.is_empty(),
-                pipeline::Evaluate::Always,
-                &clock,
-                &progress,
-                &channels,
-            )
-            .await?,
+        let cycle = pipeline::run_cycle(
+            &mut store,
+            &reg,
+            &fetcher,
+            &sources,
+            only.is_empty(),
+            pipeline::Evaluate::Always,
+            &clock,
+            &progress,
+            &channels,
         )
+        .await;
+        fetcher.close_browser().await;
+        anyhow::Ok(cycle?)
     })?;
     let evaluation = cycle.evaluation.as_ref().expect("check always evaluates");
     print_summary(&cycle.checks);
