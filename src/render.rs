@@ -32,7 +32,7 @@ use crate::fetch::Fetched;
 use crate::model::Outcome;
 use chromiumoxide::Page;
 use chromiumoxide::browser::Browser;
-use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
+use chromiumoxide::cdp::browser_protocol::browser::{BrowserContextId, CloseParams};
 use chromiumoxide::cdp::browser_protocol::inspector;
 use chromiumoxide::cdp::browser_protocol::network::{
     EventLoadingFailed, EventLoadingFinished, EventRequestWillBeSent, EventResponseReceived,
@@ -290,6 +290,12 @@ impl Renderer {
     pub async fn close(&self) {
         let instance = self.browser.lock().await.take();
         if let Some(i) = instance {
+            // Asked first, the browser ends its own helpers and waits for
+            // them; the signals below are for one that does not.
+            if i.alive() {
+                let close = i.browser.execute(CloseParams::default());
+                let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+            }
             // Ending waits on processes: not on a runtime worker.
             let _ = tokio::task::spawn_blocking(move || i.terminate()).await;
         }
@@ -444,9 +450,17 @@ impl Instance {
             let dead = dead.clone();
             // The connection's event loop: it ends when the browser goes.
             tokio::spawn(async move {
+                use chromiumoxide::error::CdpError;
                 while let Some(event) = handler.next().await {
-                    if let Err(e) = event {
-                        tracing::trace!(error = %e, "browser connection");
+                    match event {
+                        Ok(()) => {}
+                        // A broken socket stays broken: polling it again
+                        // would only repeat the error.
+                        Err(e @ (CdpError::Ws(_) | CdpError::Io(_))) => {
+                            tracing::debug!(error = %e, "the browser connection broke");
+                            break;
+                        }
+                        Err(e) => tracing::trace!(error = %e, "browser connection"),
                     }
                 }
                 dead.store(true, Ordering::SeqCst);
@@ -584,8 +598,15 @@ impl Instance {
                         break;
                     }
                 }
-                _ = tick.tick(), if probing.is_none() => {
-                    probing = Some(probe_page(page.clone(), probe.to_string()));
+                _ = tick.tick() => {
+                    // A killed browser may leave the socket open for a while
+                    // and the page's commands unanswered: look at the process.
+                    if !self.alive() {
+                        return Err(Failure::Protocol("the browser process exited".into()));
+                    }
+                    if probing.is_none() {
+                        probing = Some(probe_page(page.clone(), probe.to_string()));
+                    }
                 }
             }
         }

@@ -103,6 +103,10 @@ pub enum Command {
         /// CSS selection (default "main, article, body").
         #[arg(long)]
         select: Option<String>,
+        /// How to read a URL: `http` (one GET, the default) or `browser`
+        /// (load it in headless Chromium and read it once its scripts ran).
+        #[arg(long, default_value = "http", value_parser = parse_render_arg)]
+        render: config::Render,
         #[arg(long)]
         json: bool,
     },
@@ -312,15 +316,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             name,
             aliases,
             select,
+            render,
             json,
         } => status::infer(status::InferArgs {
             target: &target,
             name: &name,
             aliases: &aliases,
             select: select.as_deref(),
+            render,
+            config: &cli.config,
             json,
         }),
     }
+}
+
+fn parse_render_arg(s: &str) -> Result<config::Render, String> {
+    s.parse()
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -351,7 +362,10 @@ fn run_daemon(
 
 fn init_logging(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // chromiumoxide warns about every DevTools event newer than its protocol
+    // tables; those say nothing about the page being read.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},chromiumoxide=error")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -393,6 +407,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let reg = load(path)?;
+    // A source rendered in a browser needs one on this machine: not a
+    // registry error (`check` still reads every other source), but what
+    // `validate` is asked for — will this registry work here?
+    let rendered: Vec<&str> = reg
+        .sources()
+        .filter(|s| s.render == config::Render::Browser)
+        .map(|s| s.id.as_str())
+        .collect();
+    if !rendered.is_empty()
+        && let Err(why) = crate::render::find_browser(reg.settings.browser.as_deref())
+    {
+        for id in &rendered {
+            eprintln!(
+                "{}: source \"{id}\" has render = \"browser\" and needs a browser, but {why}",
+                path.display()
+            );
+        }
+        return Ok(ExitCode::from(3));
+    }
     let sources = reg.sources().count();
     println!(
         "{}: ok — {} guide(s), {} capabilities, {} sources",
