@@ -587,7 +587,7 @@ impl Instance {
                 }
                 r = async { probing.as_mut().expect("probing").await }, if probing.is_some() => {
                     probing = None;
-                    let (ready, has_text) = r.map_err(|e| Failure::Protocol(e))?;
+                    let (ready, has_text) = r.map_err(Failure::Protocol)?;
                     if let Some(code) = status.filter(|c| *c >= 400) {
                         return Err(Failure::Status(code));
                     }
@@ -615,7 +615,7 @@ impl Instance {
             "document.documentElement ? document.documentElement.outerHTML : ''",
         )
         .await
-        .map_err(|e| Failure::Protocol(e))?;
+        .map_err(Failure::Protocol)?;
         let html = html.as_str().unwrap_or_default().to_string();
         if html.len() as u64 > max_bytes {
             return Err(Failure::TooLarge(max_bytes));

@@ -367,9 +367,11 @@ pub fn infer(args: InferArgs<'_>) -> Result<ExitCode> {
     let kind = extract::content_kind(fetched.content_type.as_deref(), url.path());
     // A page JavaScript builds reads as nothing over plain HTTP: say so.
     let shell_hint = || {
-        (!browser && kind == extract::ContentKind::Html && extract::script_shell(&body))
-            .then_some("; this page is built by JavaScript; try --render browser")
-            .unwrap_or_default()
+        if !browser && kind == extract::ContentKind::Html && extract::script_shell(&body) {
+            "; this page is built by JavaScript; try --render browser"
+        } else {
+            ""
+        }
     };
     let page = extract::extract(&body, kind, &selection)
         .map_err(|e| anyhow::anyhow!("{url}: {e}{}", shell_hint()))?;
