@@ -1324,6 +1324,52 @@ claim = { stage = "beta", access = "gated", regions = ["US"] }
     }
 
     #[test]
+    fn render_and_the_browser_settings() {
+        let text = GOOD
+            .replace(
+                "timeout = \"20s\"",
+                "timeout = \"20s\"\nbrowser = \"bin/chromium\"\nbrowser_tabs = 3",
+            )
+            .replace(
+                "select = \"main\"",
+                "select = \"main\"\n  render = \"browser\"",
+            );
+        let r = parse(Path::new("/reg/sources.toml"), &text).unwrap();
+        assert_eq!(r.settings.browser, Some(PathBuf::from("/reg/bin/chromium")));
+        assert_eq!(r.settings.browser_tabs, 3);
+        let c = &r.capabilities[0];
+        assert_eq!(c.sources[0].render, Render::Http);
+        assert_eq!(c.sources[1].render, Render::Browser);
+
+        let defaults = parse(Path::new("/reg/sources.toml"), GOOD).unwrap();
+        assert_eq!(defaults.settings.browser, None);
+        assert_eq!(defaults.settings.browser_tabs, 2);
+        let named = GOOD.replace("timeout = \"20s\"", "browser = \"chromium\"");
+        let r = parse(Path::new("/reg/sources.toml"), &named).unwrap();
+        assert_eq!(r.settings.browser, Some(PathBuf::from("chromium")));
+
+        let bad = GOOD
+            .replace("timeout = \"20s\"", "browser_tabs = 0")
+            .replace(
+                "select = \"main\"",
+                "select = \"main\"\n  render = \"chrome\"",
+            );
+        let p = problems(&bad);
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(
+            p[0].contains("`browser_tabs` must be a whole number of at least 1"),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[1].contains("`render` = \"chrome\" is not known; use \"http\"")
+                && p[1].contains("\"browser\""),
+            "{}",
+            p[1]
+        );
+    }
+
+    #[test]
     fn durations_and_dates() {
         assert_eq!(
             parse_duration("90d").unwrap(),
