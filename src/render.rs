@@ -124,36 +124,40 @@ pub fn settings_for(registry: &crate::config::Registry) -> Option<RenderSettings
         })
 }
 
+/// No browser to run: the message names the setting and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoBrowser(String);
+
 /// The browser binary to run: `configured` (checked to exist) or the first
-/// of [`BROWSER_NAMES`] on PATH. The error is a sentence that names the
-/// setting and the fix.
-pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, String> {
+/// of [`BROWSER_NAMES`] on PATH.
+pub fn find_browser(configured: Option<&Path>) -> Result<PathBuf, NoBrowser> {
     let fix = "install Chromium (`apt-get install chromium`) or set [settings] browser to the path of a Chrome or Chromium binary";
     match configured {
         Some(p) if p.components().count() > 1 || p.is_absolute() => {
             if p.is_file() {
                 Ok(p.to_path_buf())
             } else {
-                Err(format!(
+                Err(NoBrowser(format!(
                     "settings.browser = \"{}\" does not exist; {fix}",
                     p.display()
-                ))
+                )))
             }
         }
         Some(name) => on_path(name.as_os_str()).ok_or_else(|| {
-            format!(
+            NoBrowser(format!(
                 "settings.browser = \"{}\" is not on PATH; {fix}",
                 name.display()
-            )
+            ))
         }),
         None => BROWSER_NAMES
             .iter()
             .find_map(|n| on_path(std::ffi::OsStr::new(n)))
             .ok_or_else(|| {
-                format!(
+                NoBrowser(format!(
                     "no browser found: none of {} is on PATH and settings.browser is not set; {fix}",
                     BROWSER_NAMES.join(", ")
-                )
+                ))
             }),
     }
 }
@@ -270,7 +274,7 @@ impl Renderer {
             i.terminate();
             *slot = None;
         }
-        let path = find_browser(self.settings.browser.as_deref())?;
+        let path = find_browser(self.settings.browser.as_deref()).map_err(|e| e.to_string())?;
         let instance = Instance::launch(&path, self.settings.timeout).await?;
         self.launches.fetch_add(1, Ordering::Relaxed);
         tracing::info!(pid = instance.pid, browser = %path.display(), "browser started");
@@ -790,13 +794,17 @@ mod tests {
 
     #[test]
     fn a_configured_browser_that_is_missing_names_the_setting_and_the_fix() {
-        let err = find_browser(Some(Path::new("/nowhere/chromium"))).unwrap_err();
+        let err = find_browser(Some(Path::new("/nowhere/chromium")))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("settings.browser = \"/nowhere/chromium\" does not exist"),
             "{err}"
         );
         assert!(err.contains("apt-get install chromium"), "{err}");
-        let err = find_browser(Some(Path::new("no-such-browser-binary"))).unwrap_err();
+        let err = find_browser(Some(Path::new("no-such-browser-binary")))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not on PATH"), "{err}");
     }
 
