@@ -335,6 +335,12 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         let wait = Duration::from_millis(
             (wake.as_millisecond() - now.as_millisecond()).clamp(0, 60_000) as u64,
         );
+        // The browser (if a rendered page started one) is kept between
+        // batches close together, not through a quiet spell: with nothing
+        // due within the minute, end it; the next rendered page starts one.
+        if wait >= Duration::from_secs(60) {
+            fetcher.close_browser().await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = term.recv() => stopping = true,

@@ -651,3 +651,85 @@ fn validate_names_a_missing_browser_and_a_plain_get_of_a_shell_says_to_render_it
     let status: Value = serde_json::from_str(&stdout(&p.capwatch(&["status", "--json"]))).unwrap();
     assert!(status.to_string().contains("unreadable"), "{status}");
 }
+
+/// Runs `capwatch check` over two rendered pages, one tab, both slow to get
+/// their data; when the first asks for it, `strike` is done to the
+/// processes below `check`. Returns stdout and stderr.
+fn check_with_a_strike(strike: fn(u32)) -> (String, String) {
+    let server = PageServer::start();
+    let mut r = registry_head(&settings("10s", "browser_tabs = 1"));
+    for id in ["first", "second"] {
+        let page = format!("/{id}");
+        let json = format!("/{id}.json");
+        let name = format!("Feature {id}");
+        server.html(&page, &json_page(&name, &json));
+        serve_json(
+            &server,
+            &json,
+            &facts(&name, "is in public preview.", "More."),
+            Behavior::Slow(Duration::from_millis(1500)),
+        );
+        r += &rendered(id, &name, &server.url(&page), "");
+    }
+    let p = Project::new(&r);
+    let child = Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+        .current_dir(p.path())
+        .env_remove("CAPWATCH_DB")
+        .env("RUST_LOG", "capwatch=info")
+        .arg("--config")
+        .arg(p.registry())
+        .arg("check")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asked = || server.hits("/first.json") + server.hits("/second.json") > 0;
+    assert!(
+        wait_until(Duration::from_secs(20), asked),
+        "no page asked for its data"
+    );
+    strike(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn within_one_cycle_a_crash_fails_that_page_only_and_the_next_page_is_read() {
+    // The browser is killed under the first page: that page fails, the
+    // browser is started again and the second page is read in it.
+    let (out, err) = check_with_a_strike(|check| {
+        kill(browser_pid(check).expect("a browser under check"), "-KILL")
+    });
+    assert!(
+        out.contains("failed: browser failure: the browser exited while rendering this page"),
+        "{out}"
+    );
+    assert!(
+        out.contains("checked 2: 0 changed, 0 unchanged, 1 new baseline(s), 1 failed"),
+        "{out}"
+    );
+    assert_eq!(err.matches("browser started").count(), 2, "{err}");
+
+    // The first page's renderer crashes: that page fails, the same browser
+    // reads the second.
+    let (out, err) = check_with_a_strike(|check| {
+        for (pid, cmd) in descendants(check) {
+            if cmd.contains("--type=renderer") {
+                kill(pid, "-KILL");
+            }
+        }
+    });
+    assert!(
+        out.contains("failed: browser failure: the page crashed the browser's renderer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("checked 2: 0 changed, 0 unchanged, 1 new baseline(s), 1 failed"),
+        "{out}"
+    );
+    assert_eq!(err.matches("browser started").count(), 1, "{err}");
+}
