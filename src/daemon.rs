@@ -350,7 +350,6 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
                     Ok(new) => {
                         store.sync_registry(&new, clock.now())?;
                         let overdue = store.reschedule(&new, clock.now())?;
-                        fetcher.close_browser().await;
                         fetcher = fetcher_for(&new)?;
                         match Channels::from_registry(&new, &env_var) {
                             Ok(c) => channels = c,
@@ -367,12 +366,13 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             }
         }
     }
-    // No browser outlives the daemon: its whole process group is ended.
-    fetcher.close_browser().await;
     let _ = stop_http.send(());
     if let Some(h) = http {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    // No browser outlives the daemon: its whole process group is ended.
+    // (On SIGHUP the old fetcher is dropped, which ends its browser too.)
+    fetcher.close_browser().await;
     tracing::info!("capwatch daemon stopped");
     Ok(())
 }
