@@ -45,7 +45,7 @@ use chromiumoxide::cdp::browser_protocol::target::{
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::handler::HandlerConfig;
 use futures_util::StreamExt;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -380,6 +380,19 @@ impl Instance {
             .stderr(std::process::Stdio::piped())
             // Its own process group, so ending it ends every helper process too.
             .process_group(0);
+        // SAFETY: only prctl(2) between fork and exec. If capwatch itself is
+        // killed outright (SIGKILL: no cleanup runs), the browser is killed
+        // with it instead of living on; its helpers follow their browser.
+        // (The signal comes when the spawning thread ends: a runtime worker,
+        // which lives as long as the runtime.)
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -562,7 +575,7 @@ impl Instance {
         }
         let main_frame = nav.frame_id;
 
-        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut in_flight: HashMap<String, String> = HashMap::new();
         let mut last_network = Instant::now();
         let mut status: Option<u16> = None;
         let mut tick = tokio::time::interval(POLL);
@@ -571,7 +584,12 @@ impl Instance {
             tokio::select! {
                 Some(_) = crashed.next() => return Err(Failure::Crashed),
                 Some(ev) = sent.next() => {
-                    in_flight.insert(ev.request_id.inner().clone());
+                    // Documents are the load event's business (`readyState`
+                    // "complete"); the browser does not always report the
+                    // end of the page's own request.
+                    if ev.r#type != Some(ResourceType::Document) {
+                        in_flight.insert(ev.request_id.inner().clone(), ev.request.url.clone());
+                    }
                     last_network = Instant::now();
                 }
                 Some(ev) = finished.next() => {
@@ -601,6 +619,7 @@ impl Instance {
                     if (has_text && ready != "loading") || idle {
                         break;
                     }
+                    tracing::trace!(ready, has_text, in_flight = ?in_flight, "not settled");
                 }
                 _ = tick.tick() => {
                     // A killed browser may leave the socket open for a while

@@ -420,7 +420,29 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn spawn_daemon(p: &Project) -> Child {
+/// A daemon that is stopped (SIGTERM, then SIGKILL) if the test ends
+/// early, so a failing test leaves no daemon and no browser running.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            kill(self.0.id(), "-TERM");
+            if !wait_until(Duration::from_secs(10), || {
+                self.0.try_wait().ok().flatten().is_some()
+            }) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+}
+
+fn spawn_daemon(p: &Project) -> Daemon {
+    Daemon(spawn_child(p))
+}
+
+fn spawn_child(p: &Project) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
         .current_dir(p.path())
         .env_remove("CAPWATCH_DB")
@@ -484,22 +506,23 @@ fn a_crash_is_a_failed_check_the_browser_comes_back_and_sigterm_leaves_no_chromi
     );
     let p = Project::new(&r);
     let mut d = spawn_daemon(&p);
-    let daemon = d.id();
+    let daemon = d.0.id();
+
+    // The page now takes its data from `path`, which answers slowly; returns
+    // once a page waits for it (a check is under way right now).
+    let hold = |path: &str| {
+        serve_json(&server, path, &body, Behavior::Slow(Duration::from_secs(4)));
+        server.html("/victim", &json_page("Victim Feature", path));
+        assert!(
+            wait_until(Duration::from_secs(10), || server.hits(path) > 0),
+            "the page did not ask for {path}"
+        );
+    };
+    let release = || server.html("/victim", &json_page("Victim Feature", "/victim.json"));
 
     // A first good check, then hold the page's data while the browser is killed.
     wait_for_outcome(&p, "victim", 0, "ok");
-    serve_json(
-        &server,
-        "/victim.json",
-        &body,
-        Behavior::Slow(Duration::from_secs(4)),
-    );
-    let hits = server.hits("/victim.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || server.hits("/victim.json")
-            > hits),
-        "the page did not ask for its data again"
-    );
+    hold("/held-1.json");
     let first = browser_pid(daemon).expect("a browser under the daemon");
     let profile = descendants(daemon)
         .iter()
@@ -514,23 +537,14 @@ fn a_crash_is_a_failed_check_the_browser_comes_back_and_sigterm_leaves_no_chromi
     );
 
     // The browser is started again and the next check reads the page.
-    serve_json(&server, "/victim.json", &body, Behavior::Page);
+    release();
     let n = outcomes(&p, "victim").len();
     wait_for_outcome(&p, "victim", n, "ok");
     let second = browser_pid(daemon).expect("a new browser under the daemon");
     assert_ne!(first, second, "the browser was not started again");
 
     // Now the page's renderer crashes under it: that check fails, the browser stays.
-    serve_json(
-        &server,
-        "/victim.json",
-        &body,
-        Behavior::Slow(Duration::from_secs(4)),
-    );
-    let hits = server.hits("/victim.json");
-    assert!(wait_until(Duration::from_secs(10), || server
-        .hits("/victim.json")
-        > hits));
+    hold("/held-2.json");
     let before = outcomes(&p, "victim").len();
     for (pid, cmd) in descendants(daemon) {
         if cmd.contains("--type=renderer") {
@@ -542,7 +556,7 @@ fn a_crash_is_a_failed_check_the_browser_comes_back_and_sigterm_leaves_no_chromi
         crashed.contains("the page crashed the browser's renderer"),
         "{crashed}"
     );
-    serve_json(&server, "/victim.json", &body, Behavior::Page);
+    release();
     let n = outcomes(&p, "victim").len();
     wait_for_outcome(&p, "victim", n, "ok");
     // Broken reads were never stored: one version only.
@@ -559,9 +573,11 @@ fn a_crash_is_a_failed_check_the_browser_comes_back_and_sigterm_leaves_no_chromi
         .find_map(|(_, cmd)| profile_of(cmd))
         .unwrap();
     kill(daemon, "-TERM");
-    let status = wait_until(Duration::from_secs(15), || d.try_wait().unwrap().is_some());
+    let status = wait_until(Duration::from_secs(15), || {
+        d.0.try_wait().unwrap().is_some()
+    });
     assert!(status, "the daemon did not stop");
-    assert!(d.wait().unwrap().success());
+    assert!(d.0.wait().unwrap().success());
     assert!(
         wait_until(Duration::from_secs(3), || chromium
             .iter()
@@ -672,7 +688,7 @@ fn check_with_a_strike(strike: fn(u32)) -> (String, String) {
         r += &rendered(id, &name, &server.url(&page), "");
     }
     let p = Project::new(&r);
-    let child = Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
         .current_dir(p.path())
         .env_remove("CAPWATCH_DB")
         .env("RUST_LOG", "capwatch=info")
@@ -684,10 +700,11 @@ fn check_with_a_strike(strike: fn(u32)) -> (String, String) {
         .spawn()
         .unwrap();
     let asked = || server.hits("/first.json") + server.hits("/second.json") > 0;
-    assert!(
-        wait_until(Duration::from_secs(20), asked),
-        "no page asked for its data"
-    );
+    if !wait_until(Duration::from_secs(20), asked) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no page asked for its data");
+    }
     strike(child.id());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -732,4 +749,62 @@ fn within_one_cycle_a_crash_fails_that_page_only_and_the_next_page_is_read() {
         "{out}"
     );
     assert_eq!(err.matches("browser started").count(), 1, "{err}");
+}
+
+#[test]
+fn a_rendered_page_with_nothing_to_read_is_unreadable_not_an_empty_version() {
+    let server = PageServer::start();
+    // Its script runs and writes nothing: the network goes idle, `<main>` stays empty.
+    server.html(
+        "/blank",
+        "<!doctype html><html><body><main></main><script>console.log('ready');</script></body></html>",
+    );
+    let mut r = registry_head(&settings("10s", ""));
+    r += &rendered("blank", "Blank Feature", &server.url("/blank"), "");
+    let p = Project::new(&r);
+    let a = p.capwatch(&["check"]).success();
+    let out = stdout(&a);
+    assert!(
+        out.contains(
+            "failed: unreadable page: the rendered page has no text in `main`; nothing was stored"
+        ),
+        "{out}"
+    );
+    assert_eq!(p.query_i64("SELECT count(*) FROM snapshot"), 0);
+}
+
+#[test]
+fn a_capwatch_killed_outright_takes_its_browser_with_it() {
+    let server = PageServer::start();
+    server.html("/held", &json_page("Held Feature", "/held.json"));
+    serve_json(
+        &server,
+        "/held.json",
+        &facts("Held Feature", "is in beta.", "More."),
+        Behavior::Slow(Duration::from_secs(5)),
+    );
+    let mut r = registry_head(&settings("10s", ""));
+    r += &rendered("held", "Held Feature", &server.url("/held"), "");
+    let p = Project::new(&r);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("capwatch"))
+        .current_dir(p.path())
+        .env_remove("CAPWATCH_DB")
+        .arg("--config")
+        .arg(p.registry())
+        .arg("check")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let asked = wait_until(Duration::from_secs(20), || server.hits("/held.json") > 0);
+    let browser = browser_pid(child.id());
+    // kill -9: no cleanup of capwatch's own runs.
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(asked, "the page did not ask for its data");
+    let browser = browser.expect("a browser under check");
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(browser)),
+        "the browser {browser} outlived capwatch"
+    );
 }
