@@ -55,6 +55,13 @@ pub struct Settings {
     /// without a trailing slash: alerts and feeds link to its pages, and
     /// signed action links point at it. None: no links.
     pub public_url: Option<Url>,
+    /// The Chrome/Chromium binary for `render = "browser"` sources, as
+    /// written (a path with a `/` is resolved against the registry's
+    /// folder); None: look for `chromium`, `chromium-browser` or
+    /// `google-chrome` on PATH when a page needs it.
+    pub browser: Option<PathBuf>,
+    /// Pages rendered at once in the browser (default 2).
+    pub browser_tabs: usize,
 }
 
 impl Settings {
@@ -130,6 +137,40 @@ pub struct Source {
     pub schedule: Cron,
     /// Capability vocabulary plus this source's own additions.
     pub vocabulary: Vocabulary,
+    /// How the page is read: a plain GET, or loaded in headless Chromium.
+    pub render: Render,
+}
+
+/// How a source's page is read (`render` in `[[capability.source]]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Render {
+    /// One HTTP GET (conditional), as the page comes from the server.
+    #[default]
+    Http,
+    /// The page is loaded in headless Chromium and read after its scripts ran.
+    Browser,
+}
+
+impl Render {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Render::Http => "http",
+            Render::Browser => "browser",
+        }
+    }
+}
+
+impl std::str::FromStr for Render {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "http" => Ok(Render::Http),
+            "browser" => Ok(Render::Browser),
+            other => Err(format!(
+                "`render` = \"{other}\" is not known; use \"http\" (a plain GET, the default) or \"browser\" (load the page in headless Chromium)"
+            )),
+        }
+    }
 }
 
 impl Registry {
@@ -260,6 +301,8 @@ struct RawSettings {
     renotify: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
+    browser: Option<Spanned<String>>,
+    browser_tabs: Option<Spanned<i64>>,
 }
 const SETTINGS_KEYS: &[&str] = &[
     "database",
@@ -272,6 +315,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "renotify",
     "timezone",
     "public_url",
+    "browser",
+    "browser_tabs",
 ];
 
 #[derive(Deserialize)]
@@ -363,8 +408,11 @@ struct RawSource {
     ignore: Vec<Spanned<String>>,
     schedule: Option<Spanned<String>>,
     phrases: Option<Spanned<BTreeMap<String, Vec<String>>>>,
+    render: Option<Spanned<String>>,
 }
-const SOURCE_KEYS: &[&str] = &["id", "url", "select", "ignore", "schedule", "phrases"];
+const SOURCE_KEYS: &[&str] = &[
+    "id", "url", "select", "ignore", "schedule", "phrases", "render",
+];
 
 const TOP_KEYS: &[&str] = &["settings", "email", "webhook", "guide", "capability"];
 
@@ -592,7 +640,30 @@ impl Compiler<'_> {
             renotify: self.duration_or(&raw.renotify, "renotify", Duration::from_secs(7 * 86400)),
             timezone,
             public_url: raw.public_url.as_ref().and_then(|u| self.public_url(u)),
+            browser: raw.browser.as_ref().and_then(|b| self.browser(b)),
+            browser_tabs: self.positive(&raw.browser_tabs, "browser_tabs", 2) as usize,
         }
+    }
+
+    /// `browser`: a binary name looked up on PATH when the page is needed,
+    /// or a path (relative ones against the registry's folder). Whether it
+    /// exists is a fact of the machine, told by `validate` and by each
+    /// check, not a registry error.
+    fn browser(&mut self, s: &Spanned<String>) -> Option<PathBuf> {
+        let raw = s.get_ref().trim();
+        if raw.is_empty() {
+            self.problem(
+                s.span(),
+                "`browser` is empty; name a Chrome/Chromium binary such as \"/usr/bin/chromium\", or leave it out to look for chromium on PATH",
+            );
+            return None;
+        }
+        let path = Path::new(raw);
+        Some(if raw.contains('/') && path.is_relative() {
+            self.base.join(path)
+        } else {
+            path.to_path_buf()
+        })
     }
 
     /// `public_url`: an absolute http(s) URL with a host and nothing after
@@ -1040,6 +1111,13 @@ impl Compiler<'_> {
         };
         let mut vocabulary = cap_vocabulary.clone();
         self.vocabulary(&s.phrases, &mut vocabulary);
+        let render = match &s.render {
+            None => Render::Http,
+            Some(r) => r.get_ref().parse::<Render>().unwrap_or_else(|e| {
+                self.problem(r.span(), e);
+                Render::Http
+            }),
+        };
         Some(Source {
             id,
             capability: capability.to_string(),
@@ -1048,6 +1126,7 @@ impl Compiler<'_> {
             ignore,
             schedule: schedule?,
             vocabulary,
+            render,
         })
     }
 }
@@ -1250,6 +1329,52 @@ claim = { stage = "beta", access = "gated", regions = ["US"] }
         );
         assert!(p[2].contains("claim stage \"bta\""), "{}", p[2]);
         assert!(p[3].contains("has 4 fields"), "{}", p[3]);
+    }
+
+    #[test]
+    fn render_and_the_browser_settings() {
+        let text = GOOD
+            .replace(
+                "timeout = \"20s\"",
+                "timeout = \"20s\"\nbrowser = \"bin/chromium\"\nbrowser_tabs = 3",
+            )
+            .replace(
+                "select = \"main\"",
+                "select = \"main\"\n  render = \"browser\"",
+            );
+        let r = parse(Path::new("/reg/sources.toml"), &text).unwrap();
+        assert_eq!(r.settings.browser, Some(PathBuf::from("/reg/bin/chromium")));
+        assert_eq!(r.settings.browser_tabs, 3);
+        let c = &r.capabilities[0];
+        assert_eq!(c.sources[0].render, Render::Http);
+        assert_eq!(c.sources[1].render, Render::Browser);
+
+        let defaults = parse(Path::new("/reg/sources.toml"), GOOD).unwrap();
+        assert_eq!(defaults.settings.browser, None);
+        assert_eq!(defaults.settings.browser_tabs, 2);
+        let named = GOOD.replace("timeout = \"20s\"", "browser = \"chromium\"");
+        let r = parse(Path::new("/reg/sources.toml"), &named).unwrap();
+        assert_eq!(r.settings.browser, Some(PathBuf::from("chromium")));
+
+        let bad = GOOD
+            .replace("timeout = \"20s\"", "browser_tabs = 0")
+            .replace(
+                "select = \"main\"",
+                "select = \"main\"\n  render = \"chrome\"",
+            );
+        let p = problems(&bad);
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(
+            p[0].contains("`browser_tabs` must be a whole number of at least 1"),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[1].contains("`render` = \"chrome\" is not known; use \"http\"")
+                && p[1].contains("\"browser\""),
+            "{}",
+            p[1]
+        );
     }
 
     #[test]

@@ -175,14 +175,19 @@ impl Progress for LogProgress {
 }
 
 fn fetcher_for(reg: &Registry) -> Result<Fetcher, DaemonError> {
-    Fetcher::new(crate::fetch::FetchSettings {
+    let fetcher = Fetcher::new(crate::fetch::FetchSettings {
         timeout: reg.settings.timeout,
         max_bytes: reg.settings.max_page_bytes,
         concurrency: reg.settings.concurrency,
         per_host: reg.settings.per_host,
         ..Default::default()
     })
-    .map_err(|e| DaemonError::Setup(format!("cannot build the HTTP client: {e}")))
+    .map_err(|e| DaemonError::Setup(format!("cannot build the HTTP client: {e}")))?;
+    // The browser itself starts only when a page due needs it.
+    Ok(match crate::render::settings_for(reg) {
+        Some(s) => fetcher.with_renderer(crate::render::Renderer::new(s)),
+        None => fetcher,
+    })
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -482,6 +487,12 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         let wait = Duration::from_millis(
             (wake.as_millisecond() - now.as_millisecond()).clamp(0, 60_000) as u64,
         );
+        // The browser (if a rendered page started one) is kept between
+        // batches close together, not through a quiet spell: with nothing
+        // due within the minute, end it; the next rendered page starts one.
+        if wait >= Duration::from_secs(60) {
+            fetcher.close_browser().await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = term.recv() => stopping = true,
@@ -527,6 +538,9 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     if let Some(h) = http {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    // No browser outlives the daemon: its whole process group is ended.
+    // (On SIGHUP the old fetcher is dropped, which ends its browser too.)
+    fetcher.close_browser().await;
     tracing::info!("capwatch daemon stopped");
     Ok(())
 }

@@ -26,7 +26,9 @@
 //! Link text is kept in the block text and its byte ranges recorded in
 //! [`Block::links`]; link targets never appear in the text.
 
+mod shell;
 mod stream;
+pub use shell::script_shell;
 
 use crate::model::{Block, BlockKind, Page};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -134,6 +136,17 @@ impl Selection {
     /// The `select` text as written in the registry.
     pub fn select_source(&self) -> &str {
         &self.source
+    }
+
+    /// The selectors as a browser should try them: the default's
+    /// alternatives one by one (the first that matches is the selection), or
+    /// the one list as written. The flag says which.
+    pub fn tried_in_order(&self) -> (Vec<String>, bool) {
+        if self.first_match {
+            (split_selector_list(&self.source), true)
+        } else {
+            (vec![self.source.clone()], false)
+        }
     }
 
     /// The selected elements of a document, outermost only, in document order.

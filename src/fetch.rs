@@ -31,8 +31,13 @@
 //!   without permits. A missing file is `Network("file not found: PATH")`, any
 //!   other read error `Network("cannot read file PATH: REASON")`; the content
 //!   type is left `None` for the caller to decide from the path.
+//! - **Rendered pages** (`render = "browser"`) go through [`Fetcher::render`]:
+//!   the [`Renderer`] attached with [`Fetcher::with_renderer`] loads them in
+//!   headless Chromium under a tab, the per-host and the global limit, in
+//!   that order. [`Fetcher::fetch`] never touches the browser.
 
 use crate::model::Outcome;
+use crate::render::Renderer;
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
     RETRY_AFTER,
@@ -138,6 +143,8 @@ pub struct Fetcher {
     /// One semaphore per `host:port`, created on first use and never removed, so
     /// every fetch of a host waits on the same one (the host set is the registry's).
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Renders `render = "browser"` sources; None when the registry has none.
+    renderer: Option<Renderer>,
 }
 
 impl Fetcher {
@@ -165,7 +172,49 @@ impl Fetcher {
             global: Arc::new(Semaphore::new(settings.concurrency)),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             settings,
+            renderer: None,
         })
+    }
+
+    /// This fetcher, rendering `render = "browser"` sources with `renderer`.
+    pub fn with_renderer(mut self, renderer: Renderer) -> Fetcher {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    /// The attached renderer, if any.
+    pub fn renderer(&self) -> Option<&Renderer> {
+        self.renderer.as_ref()
+    }
+
+    /// Load `url` in the browser and read it once settled (see
+    /// [`crate::render`]), under a tab, the per-host and the global limit.
+    /// The selectors are the source's, as [`crate::extract::Selection::tried_in_order`]
+    /// gives them. Never fails: every problem is an [`Outcome`].
+    pub async fn render(&self, url: &Url, selectors: &[String], first_match: bool) -> Fetched {
+        let Some(renderer) = &self.renderer else {
+            return Fetched::failed(
+                Outcome::Browser("this run has no browser attached".into()),
+                url.as_str(),
+            );
+        };
+        let started = Instant::now();
+        // Tab first, then host, then global: an HTTP fetch never waits for a
+        // tab, so the order is the same for everyone and nothing waits in a
+        // circle; a page waiting for a tab holds no host or global permit.
+        let _tab = renderer.tab().await;
+        let _host = self.host_permit(&host_key(url)).await;
+        let _global = self.global_permit().await;
+        let mut fetched = renderer.render(url, selectors, first_match).await;
+        fetched.elapsed = started.elapsed();
+        fetched
+    }
+
+    /// End the attached browser, if one runs (at the end of a run).
+    pub async fn close_browser(&self) {
+        if let Some(r) = &self.renderer {
+            r.close().await;
+        }
     }
 
     /// The settings this fetcher was built with.

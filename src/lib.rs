@@ -18,6 +18,7 @@ pub mod model;
 pub mod notify;
 pub mod outbox;
 pub mod pipeline;
+pub mod render;
 pub mod report;
 pub mod schedule;
 pub mod serve;

@@ -225,11 +225,26 @@ pub enum Outcome {
     Network(String),
     /// The body could not be read as a page (binary, undecodable).
     Unreadable(String),
-    /// The page arrived but the CSS selection matched nothing.
+    /// The page arrived but the CSS selection matched nothing. Holds the
+    /// select text, followed by [`JS_SHELL_HINT`] when the page is an empty
+    /// shell that JavaScript fills (see [`Outcome::no_match_in_shell`]).
     NoMatch(String),
+    /// A `render = "browser"` source could not be read because the browser
+    /// failed: none found, it would not start, it crashed, or the page's
+    /// renderer crashed. Holds what happened and the fix.
+    Browser(String),
 }
 
+/// What a no-match on a script-only page adds to its detail.
+pub const JS_SHELL_HINT: &str = "; this page is built by JavaScript; try render = \"browser\"";
+
 impl Outcome {
+    /// The selection `select` matched nothing readable on a page that is an
+    /// empty shell filled by JavaScript: the detail says to render it.
+    pub fn no_match_in_shell(select: &str) -> Outcome {
+        Outcome::NoMatch(format!("{select}{JS_SHELL_HINT}"))
+    }
+
     /// The short name saved in the `check.outcome` column.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -242,6 +257,7 @@ impl Outcome {
             Outcome::Network(_) => "network",
             Outcome::Unreadable(_) => "unreadable",
             Outcome::NoMatch(_) => "no_match",
+            Outcome::Browser(_) => "browser",
         }
     }
 
@@ -259,7 +275,8 @@ impl Outcome {
             Outcome::Redirect(s)
             | Outcome::Network(s)
             | Outcome::Unreadable(s)
-            | Outcome::NoMatch(s) => Some(s.clone()),
+            | Outcome::NoMatch(s)
+            | Outcome::Browser(s) => Some(s.clone()),
         }
     }
 
@@ -275,6 +292,7 @@ impl Outcome {
             "redirect" => Outcome::Redirect(d()),
             "unreadable" => Outcome::Unreadable(d()),
             "no_match" => Outcome::NoMatch(d()),
+            "browser" => Outcome::Browser(d()),
             _ => Outcome::Network(d()),
         }
     }
@@ -291,7 +309,11 @@ impl fmt::Display for Outcome {
             Outcome::Redirect(s) => write!(f, "redirect: {s}"),
             Outcome::Network(s) => write!(f, "network error: {s}"),
             Outcome::Unreadable(s) => write!(f, "unreadable page: {s}"),
-            Outcome::NoMatch(s) => write!(f, "selector `{s}` matched nothing"),
+            Outcome::NoMatch(s) => match s.strip_suffix(JS_SHELL_HINT) {
+                Some(select) => write!(f, "selector `{select}` matched nothing{JS_SHELL_HINT}"),
+                None => write!(f, "selector `{s}` matched nothing"),
+            },
+            Outcome::Browser(s) => write!(f, "browser failure: {s}"),
         }
     }
 }
@@ -427,6 +449,8 @@ mod tests {
             Outcome::Network("refused".into()),
             Outcome::Unreadable("binary".into()),
             Outcome::NoMatch("main".into()),
+            Outcome::no_match_in_shell("main"),
+            Outcome::Browser("the page's renderer crashed".into()),
         ] {
             let back = Outcome::from_parts(o.kind(), o.detail().as_deref());
             assert_eq!(back, o);

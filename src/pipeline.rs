@@ -7,7 +7,7 @@
 //! sources are outcomes in the report, never errors; only the database or the
 //! HTTP client failing as a whole is an `Err`.
 
-use crate::config::{Registry, Source};
+use crate::config::{Registry, Render, Source};
 use crate::evaluate::infer::{self, Inference, Subject};
 use crate::evaluate::{self, Assessment, GuideAssessment, GuideFacts};
 use crate::extract::{self, ExtractError};
@@ -222,7 +222,13 @@ pub async fn check_sources(
                 let fetcher = fetcher.clone();
                 let source = source.clone();
                 AbortOnDrop(tokio::spawn(async move {
-                    let fetched = fetcher.fetch(&source.url, &validators).await;
+                    let fetched = match source.render {
+                        Render::Http => fetcher.fetch(&source.url, &validators).await,
+                        Render::Browser => {
+                            let (selectors, first) = source.selection.tried_in_order();
+                            fetcher.render(&source.url, &selectors, first).await
+                        }
+                    };
                     read(source, fetched, subjects, parse_slots).await
                 }))
             };
@@ -287,7 +293,14 @@ type PageRead = (
 /// Extract, hash, infer and pack one body (CPU work).
 fn read_page(body: &[u8], content_type: Option<&str>, src: &Source, subject: &Subject) -> PageRead {
     let kind = extract::content_kind(content_type, src.url.path());
-    match extract::extract(body, kind, &src.selection) {
+    let extracted = extract::extract(body, kind, &src.selection);
+    if let Ok(page) = &extracted
+        && page.blocks.iter().all(|b| b.text.trim().is_empty())
+        && let Some(unread) = unread_empty(body, kind, src)
+    {
+        return unread;
+    }
+    match extracted {
         Ok(page) => {
             let text = page.text();
             let hash = extract::content_hash(&text);
@@ -300,8 +313,35 @@ fn read_page(body: &[u8], content_type: Option<&str>, src: &Source, subject: &Su
                 Some(inference),
             )
         }
-        Err(ExtractError::NoMatch(sel)) => (Outcome::NoMatch(sel), None, None),
+        Err(ExtractError::NoMatch(sel)) => match src.render {
+            Render::Http if kind == extract::ContentKind::Html && extract::script_shell(body) => {
+                (Outcome::no_match_in_shell(&sel), None, None)
+            }
+            _ => (Outcome::NoMatch(sel), None, None),
+        },
         Err(ExtractError::Unreadable(why)) => (Outcome::Unreadable(why), None, None),
+    }
+}
+
+/// What a page whose selection has no text reads as, when not as an empty
+/// version. A rendered page with nothing to read is a broken read, never
+/// content; so is a plain page that is an empty shell JavaScript fills (its
+/// outcome says to render it). Any other empty page is kept as it always was
+/// (None).
+fn unread_empty(body: &[u8], kind: extract::ContentKind, src: &Source) -> Option<PageRead> {
+    let select = src.selection.select_source();
+    match src.render {
+        Render::Browser => Some((
+            Outcome::Unreadable(format!(
+                "the rendered page has no text in `{select}`; nothing was stored"
+            )),
+            None,
+            None,
+        )),
+        Render::Http if kind == extract::ContentKind::Html && extract::script_shell(body) => {
+            Some((Outcome::no_match_in_shell(select), None, None))
+        }
+        Render::Http => None,
     }
 }
 

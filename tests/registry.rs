@@ -59,7 +59,7 @@ fn unknown_key_names_the_table_and_a_suggestion() {
     let e = broken("  select = \"main\"", "  selector = \"main\"");
     assert_eq!(
         e.lines().next().unwrap(),
-        "sources.toml:20:3: unknown key `selector` in [[capability.source]] (did you mean `select`?); known keys: id, url, select, ignore, schedule, phrases"
+        "sources.toml:20:3: unknown key `selector` in [[capability.source]] (did you mean `select`?); known keys: id, url, select, ignore, schedule, phrases, render"
     );
 }
 

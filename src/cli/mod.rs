@@ -103,6 +103,10 @@ pub enum Command {
         /// CSS selection (default "main, article, body").
         #[arg(long)]
         select: Option<String>,
+        /// How to read a URL: `http` (one GET, the default) or `browser`
+        /// (load it in headless Chromium and read it once its scripts ran).
+        #[arg(long, default_value = "http", value_parser = parse_render_arg)]
+        render: config::Render,
         #[arg(long)]
         json: bool,
     },
@@ -320,15 +324,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             name,
             aliases,
             select,
+            render,
             json,
         } => status::infer(status::InferArgs {
             target: &target,
             name: &name,
             aliases: &aliases,
             select: select.as_deref(),
+            render,
+            config: &cli.config,
             json,
         }),
     }
+}
+
+fn parse_render_arg(s: &str) -> Result<config::Render, String> {
+    s.parse()
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -359,7 +370,10 @@ fn run_daemon(
 
 fn init_logging(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // chromiumoxide warns about every DevTools event newer than its protocol
+    // tables; those say nothing about the page being read.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},chromiumoxide=error")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -442,6 +456,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let reg = load(path)?;
+    // A source rendered in a browser needs one on this machine: not a
+    // registry error (`check` still reads every other source), but what
+    // `validate` is asked for — will this registry work here?
+    let rendered: Vec<&str> = reg
+        .sources()
+        .filter(|s| s.render == config::Render::Browser)
+        .map(|s| s.id.as_str())
+        .collect();
+    if !rendered.is_empty()
+        && let Err(why) = crate::render::find_browser(reg.settings.browser.as_deref())
+    {
+        for id in &rendered {
+            eprintln!(
+                "{}: source \"{id}\" has render = \"browser\" and needs a browser, but {why}",
+                path.display()
+            );
+        }
+        return Ok(ExitCode::from(3));
+    }
     let sources = reg.sources().count();
     println!(
         "{}: ok — {} guide(s), {} capabilities, {} sources",
@@ -548,6 +581,10 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
     let clock = SystemClock;
     store.sync_registry(&reg, clock.now())?;
     let fetcher = Fetcher::new(fetch_settings(&reg)).context("cannot build the HTTP client")?;
+    let fetcher = match crate::render::settings_for(&reg) {
+        Some(s) => fetcher.with_renderer(crate::render::Renderer::new(s)),
+        None => fetcher,
+    };
     let progress = ConsoleProgress::new(id_width(sources.iter().map(|s| s.id.as_str())));
     let daemon = crate::daemon::DbLock::holder(&database_path(&reg));
     let cycle = runtime()?.block_on(async {
@@ -556,20 +593,20 @@ fn check(path: &Path, only: &[String], fail_on_findings: bool) -> Result<ExitCod
             Some(_) => Channels::default(),
             None => Channels::from_registry(&reg, &env_var)?,
         };
-        anyhow::Ok(
-            pipeline::run_cycle(
-                &mut store,
-                &reg,
-                &fetcher,
-                &sources,
-                only.is_empty(),
-                pipeline::Evaluate::Always,
-                &clock,
-                &progress,
-                &channels,
-            )
-            .await?,
+        let cycle = pipeline::run_cycle(
+            &mut store,
+            &reg,
+            &fetcher,
+            &sources,
+            only.is_empty(),
+            pipeline::Evaluate::Always,
+            &clock,
+            &progress,
+            &channels,
         )
+        .await;
+        fetcher.close_browser().await;
+        anyhow::Ok(cycle?)
     })?;
     let evaluation = cycle.evaluation.as_ref().expect("check always evaluates");
     print_summary(&cycle.checks);

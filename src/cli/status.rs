@@ -300,7 +300,39 @@ pub struct InferArgs<'a> {
     pub name: &'a str,
     pub aliases: &'a [String],
     pub select: Option<&'a str>,
+    /// Load a URL in the browser instead of one GET.
+    pub render: crate::config::Render,
+    /// The registry, read (when it is there) for `[settings] browser`.
+    pub config: &'a Path,
     pub json: bool,
+}
+
+/// Load one page in the browser as a `render = "browser"` source would be,
+/// with `[settings] browser`, `timeout` and `max_page_bytes` from the
+/// registry when there is one, the defaults otherwise.
+fn render_one(
+    url: &url::Url,
+    selection: &Selection,
+    config: &Path,
+) -> Result<crate::fetch::Fetched> {
+    use crate::render::{RenderSettings, Renderer};
+    let mut settings = RenderSettings {
+        tabs: 1,
+        ..RenderSettings::default()
+    };
+    if config.exists() {
+        let reg = load(config)?;
+        settings.browser = reg.settings.browser.clone();
+        settings.timeout = reg.settings.timeout;
+        settings.max_bytes = reg.settings.max_page_bytes;
+    }
+    let fetcher = Fetcher::new(Default::default())?.with_renderer(Renderer::new(settings));
+    let (selectors, first) = selection.tried_in_order();
+    Ok(runtime()?.block_on(async {
+        let fetched = fetcher.render(url, &selectors, first).await;
+        fetcher.close_browser().await;
+        fetched
+    }))
 }
 
 /// Run extraction and inference on one page, exactly as a check would.
@@ -320,16 +352,44 @@ pub fn infer(args: InferArgs<'_>) -> Result<ExitCode> {
     };
     let select = args.select.unwrap_or(Selection::default_select());
     let selection = Selection::new(select, &[]).map_err(|e| anyhow::anyhow!("--select: {e}"))?;
-    let fetcher = Fetcher::new(Default::default())?;
-    let fetched = runtime()?.block_on(fetcher.fetch(&url, &Validators::default()));
+    let browser = args.render == crate::config::Render::Browser;
+    let fetched = if browser {
+        render_one(&url, &selection, args.config)?
+    } else {
+        let fetcher = Fetcher::new(Default::default())?;
+        runtime()?.block_on(fetcher.fetch(&url, &Validators::default()))
+    };
     let body = match (&fetched.outcome, fetched.body) {
         (Outcome::Ok, Some(b)) => b,
         (o, _) => bail!("cannot read {url}: {o}"),
     };
     let body = pipeline::to_utf8(&body, fetched.content_type.as_deref());
     let kind = extract::content_kind(fetched.content_type.as_deref(), url.path());
-    let page =
-        extract::extract(&body, kind, &selection).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    // A page JavaScript builds reads as nothing over plain HTTP: say so.
+    let shell_hint = || {
+        if !browser && kind == extract::ContentKind::Html && extract::script_shell(&body) {
+            "; this page is built by JavaScript; try --render browser"
+        } else {
+            ""
+        }
+    };
+    let page = extract::extract(&body, kind, &selection)
+        .map_err(|e| anyhow::anyhow!("{url}: {e}{}", shell_hint()))?;
+    if page.blocks.iter().all(|b| b.text.trim().is_empty()) {
+        if browser {
+            bail!(
+                "{url}: the rendered page has no text in `{}`",
+                selection.select_source()
+            );
+        }
+        let hint = shell_hint();
+        if !hint.is_empty() {
+            bail!(
+                "{url}: selector `{}` matched no text{hint}",
+                selection.select_source()
+            );
+        }
+    }
     let subject = Subject {
         name: args.name.to_string(),
         aliases: args.aliases.to_vec(),

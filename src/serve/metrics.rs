@@ -22,7 +22,7 @@ use prometheus_client::registry::Registry;
 const BUCKETS_MS: [i64; 10] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
 
 /// Outcome kinds always exported (zero when never seen).
-const OUTCOMES: [&str; 9] = [
+const OUTCOMES: [&str; 10] = [
     "ok",
     "not_modified",
     "http_error",
@@ -32,6 +32,7 @@ const OUTCOMES: [&str; 9] = [
     "network",
     "unreadable",
     "no_match",
+    "browser",
 ];
 
 const FRESH_STATES: [FreshState; 3] = [FreshState::Fresh, FreshState::DueSoon, FreshState::Expired];

@@ -56,6 +56,9 @@ struct Inner {
     log: Vec<Logged>,
     in_flight: usize,
     max_in_flight: usize,
+    /// The same, per first path segment (`/slow/3` counts under `slow`).
+    in_flight_under: HashMap<String, usize>,
+    max_in_flight_under: HashMap<String, usize>,
 }
 
 /// A page server running on its own thread and runtime.
@@ -138,6 +141,12 @@ impl PageServer {
         self.inner.lock().unwrap().max_in_flight
     }
 
+    /// The most requests under `/SEGMENT/…` this server had in flight at once.
+    pub fn max_in_flight_under(&self, segment: &str) -> usize {
+        let g = self.inner.lock().unwrap();
+        g.max_in_flight_under.get(segment).copied().unwrap_or(0)
+    }
+
     pub fn hits(&self, path: &str) -> usize {
         self.log().iter().filter(|l| l.path == path).count()
     }
@@ -160,13 +169,33 @@ fn etag_of(body: &[u8]) -> String {
 }
 
 async fn serve(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Response {
+    let segment = req
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     {
         let mut g = inner.lock().unwrap();
         g.in_flight += 1;
         g.max_in_flight = g.max_in_flight.max(g.in_flight);
+        let n = {
+            let live = g.in_flight_under.entry(segment.clone()).or_insert(0);
+            *live += 1;
+            *live
+        };
+        let max = g.max_in_flight_under.entry(segment.clone()).or_insert(0);
+        *max = (*max).max(n);
     }
     let response = answer(inner.clone(), req).await;
-    inner.lock().unwrap().in_flight -= 1;
+    let mut g = inner.lock().unwrap();
+    g.in_flight -= 1;
+    if let Some(live) = g.in_flight_under.get_mut(&segment) {
+        *live -= 1;
+    }
+    drop(g);
     response
 }
 
