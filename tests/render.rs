@@ -798,6 +798,9 @@ fn a_capwatch_killed_outright_takes_its_browser_with_it() {
         .unwrap();
     let asked = wait_until(Duration::from_secs(20), || server.hits("/held.json") > 0);
     let browser = browser_pid(child.id());
+    let profile = descendants(child.id())
+        .iter()
+        .find_map(|(_, cmd)| profile_of(cmd));
     // kill -9: no cleanup of capwatch's own runs.
     let _ = child.kill();
     let _ = child.wait();
@@ -807,4 +810,8 @@ fn a_capwatch_killed_outright_takes_its_browser_with_it() {
         wait_until(Duration::from_secs(5), || !alive(browser)),
         "the browser {browser} outlived capwatch"
     );
+    // What a kill -9 leaves behind: the temporary profile (removed here).
+    if let Some(profile) = profile {
+        let _ = std::fs::remove_dir_all(profile);
+    }
 }
