@@ -73,7 +73,7 @@ def soak(a):
     log(f"generated {a.n} pages, mean {gen['mean_kb']} KB")
     run.OUT = out
     server = run.PageServer(pages_dir, out)
-    meta = {"backend": "postgres" if pg else "sqlite", "n": a.n, "schedule": a.schedule,
+    meta = {"backend": "postgres" if pg else "sqlite", "n": a.n, "page_server": a.server, "schedule": a.schedule,
             "burst_every_s": a.burst_every, "first_burst_s": a.first_burst, "fraction": a.fraction,
             "sample_s": a.sample, "minutes": a.minutes, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "loadavg_start": open("/proc/loadavg").read().split()[:3], "pages": gen}
@@ -254,8 +254,12 @@ def main():
     ap.add_argument("--fraction", type=float, default=0.15)
     ap.add_argument("--sample", type=float, default=5)
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--server", choices=("rust", "python"), default="rust",
+                    help="page server: examples/bench_serve.rs (default) or bench/serve.py")
     ap.add_argument("--out", required=True)
-    soak(ap.parse_args())
+    a = ap.parse_args()
+    run.PageServer.kind = a.server
+    soak(a)
 
 
 if __name__ == "__main__":

@@ -279,14 +279,14 @@ def cycle(a):
     backend = "postgres" if a.db.startswith("postgres") else "sqlite"
     if a.daemons > 1 and backend == "sqlite":
         sys.exit("several daemons need PostgreSQL (SQLite: one daemon holds the file lock)")
-    work = os.path.join(OUT, f"cycle-{backend}-{a.daemons}d-{a.pages}-{a.n}")
+    work = os.path.join(OUT, f"{a.mode}-{a.seed}-{backend}-{a.daemons}d-{a.pages}-{a.n}")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     run.OUT = work
     db = open_db(a, work)
     db.reset()
     server = run.PageServer(pages_dir, work)
-    res = {"part": "cycle", "backend": backend, "daemons": a.daemons, "n": a.n, "pages": a.pages,
+    res = {"part": "cycle", "mode": a.mode, "backend": backend, "daemons": a.daemons, "n": a.n, "pages": a.pages,
            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
     procs = []
@@ -300,36 +300,61 @@ def cycle(a):
             f.write(registry(server.base, a.n, db.url, a.pages == "small"))
         env = dict(os.environ, RUST_LOG="capwatch=info")
         env.pop("CAPWATCH_DB", None)
-        # Load the registry: every source is due from now on.
+        # Load the registry: every source is due from now on. With --seed check, a first
+        # `capwatch check` stores every baseline, then every source is made due again, so
+        # the daemons' cycle is the second one (all 304).
         t = time.monotonic()
-        subprocess.run([CAPWATCH, "--config", toml, "status"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "status.log"), "w"))
-        res["load_registry_s"] = round(time.monotonic() - t, 2)
-        log(f"registry of {a.n} loaded in {res['load_registry_s']} s; starting {a.daemons} daemon(s) on {backend}")
+        subprocess.run([CAPWATCH, "--config", toml, "check" if a.seed == "check" else "status"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "seed.log"), "w"))
+        res["seed"] = a.seed
+        res["seed_s"] = round(time.monotonic() - t, 2)
+        if a.seed == "check":
+            now_ms = int(time.time() * 1000)
+            if backend == "postgres":
+                db.sql(f"UPDATE source SET next_check_at = {now_ms}")
+            else:
+                c = sqlite3.connect(db.path, timeout=30)
+                c.execute(f"UPDATE source SET next_check_at = {now_ms}")
+                c.commit()
+                c.close()
+        log(f"seeded ({a.seed}) {a.n} in {res['seed_s']} s; starting {a.daemons} daemon(s) on {backend}")
         db.open_session()
+        base = db.checks()
+        res["checks_before"] = base
         pg0, srv0, (busy0, tot0) = db.cpu(), server.cpu(), machine_jiffies()
         t0 = time.monotonic()
+        cmd = "check" if a.mode == "check" else "run"
         for k in range(a.daemons):
             err = open(os.path.join(work, f"daemon{k}.log"), "w")
-            procs.append(subprocess.Popen([CAPWATCH, "--config", toml, "--log-format", "json", "run"],
+            procs.append(subprocess.Popen([CAPWATCH, "--config", toml, "--log-format", "json", cmd],
                                           env=env, stdout=subprocess.DEVNULL, stderr=err))
         done = 0
         progress = []
         deadline = t0 + a.timeout
         last_log = t0
+        rusage = None
         while True:
-            done = db.checks()
+            if a.mode == "check":
+                pid, status, ru = os.wait4(procs[0].pid, os.WNOHANG)
+                if pid:
+                    procs[0].returncode = os.waitstatus_to_exitcode(status)
+                    rusage = ru
+            done = db.checks() - base
             now = time.monotonic()
             progress.append((round(now - t0, 2), done))
-            if done >= a.n or now > deadline or any(p.poll() is not None for p in procs):
+            if rusage or (a.mode == "run" and done >= a.n) or now > deadline or \
+                    any(p.poll() is not None for p in procs):
                 break
             if now - last_log > 30:
                 log(f"  {done}/{a.n} checked after {now - t0:.0f} s")
                 last_log = now
             time.sleep(a.poll)
         wall = time.monotonic() - t0
-        cpu_d = [run.cpu_s(p.pid) for p in procs]
-        hwm = [run.vm_kb(p.pid, "VmHWM") for p in procs]
+        if rusage:
+            cpu_d, hwm = [rusage.ru_utime + rusage.ru_stime], [rusage.ru_maxrss]
+        else:
+            cpu_d = [run.cpu_s(p.pid) for p in procs]
+            hwm = [run.vm_kb(p.pid, "VmHWM") for p in procs]
         pg1, srv1, (busy1, tot1) = db.cpu(), server.cpu(), machine_jiffies()
         db.close_session()
         res.update({"complete": done >= a.n, "checked": done, "wall_s": round(wall, 2),
@@ -413,9 +438,9 @@ def fill_sql(series, day0):
         f"""INSERT INTO check_tally (outcome, bucket, n, sum_ms)
             SELECT outcome, b, count(*), sum(duration_ms) FROM
             (SELECT outcome, duration_ms, {BUCKET} AS b FROM "check") t GROUP BY outcome, b""",
-        """INSERT INTO row_tally (name, n) SELECT 'change', count(*) FROM change
+        """INSERT INTO row_tally (name, n) SELECT 'change', count(*) FROM change WHERE true
            ON CONFLICT (name) DO UPDATE SET n = excluded.n""",
-        """INSERT INTO row_tally (name, n) SELECT 'snapshot', count(*) FROM snapshot
+        """INSERT INTO row_tally (name, n) SELECT 'snapshot', count(*) FROM snapshot WHERE true
            ON CONFLICT (name) DO UPDATE SET n = excluded.n""",
     ]
 
@@ -518,13 +543,14 @@ def metrics(a):
 
 def table(a):
     rows = [json.loads(x) for x in open(RESULTS)] if os.path.exists(RESULTS) else []
-    print("| backend | daemons | pages | N | complete | wall s | daemon CPU s | ms/page | PG CPU s | PG ms/page "
+    print("| command | cycle | backend | daemons | pages | N | complete | wall s | daemon CPU s | ms/page | PG CPU s | PG ms/page "
           "| page server CPU s | our CPU ÷ wall | machine busy ÷ wall | DB MB | bytes/source | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["part"] != "cycle":
             continue
-        print(f"| {r['backend']} | {r['daemons']} | {r['pages']} | {r['n']} | {r['checked']}/{r['n']} | "
+        cyc = "second (all 304)" if r.get("seed") == "check" else "first"
+        print(f"| {r.get('mode', 'run')} | {cyc} | {r['backend']} | {r['daemons']} | {r['pages']} | {r['n']} | {r['checked']}/{r['n']} | "
               f"{r['wall_s']} | {' + '.join(str(c) for c in r['daemon_cpu_s'])} | {r['daemon_cpu_ms_per_page']} | "
               f"{r['pg_cpu_s'] if r['backend'] == 'postgres' else '—'} | "
               f"{r['pg_cpu_ms_per_page'] if r['backend'] == 'postgres' else '—'} | {r['server_cpu_s']} | "
@@ -550,7 +576,13 @@ def main():
     c.add_argument("--n", type=int, default=5000)
     c.add_argument("--pages", choices=("big", "small"), default="big")
     c.add_argument("--daemons", type=int, default=1)
+    c.add_argument("--mode", choices=("run", "check"), default="run",
+                   help="run: K daemons until every source has a check row; check: one `capwatch check` "
+                        "(one evaluation at the end) until it exits")
     c.add_argument("--poll", type=float, default=0.5)
+    c.add_argument("--seed", choices=("status", "check"), default="status",
+                   help="status: load the registry only (the daemons' cycle is the first); check: a first "
+                        "`capwatch check` first, then every source due again (the daemons' cycle is all 304)")
     c.add_argument("--timeout", type=float, default=3600)
     c.add_argument("--pgdata", default="/tmp/pgb/data")
     c.set_defaults(fn=cycle)
