@@ -13,6 +13,13 @@ Parts (each a subcommand; every run appends one JSON line to bench/out/store/res
            (the postmaster's own and reaped children's time plus its live backends'),
            of the page server, and of the whole machine (/proc/stat), and the database
            size (SQLite file + WAL; `pg_database_size`).
+           --seed check: a `capwatch check` first stores every baseline, then every source
+           is made due again (`UPDATE source SET next_check_at = now`): the daemons' cycle
+           is the second one, all 304. --mode check: one `capwatch check` instead of the
+           daemons (one evaluation at the end instead of one per batch), until it exits;
+           CPU and peak RSS from wait4.
+           Note: a daemon spreads overdue sources over 30 s when it starts
+           (Store::reschedule), so "all due at start" means "all due within 30 s".
            --pages big: bench/pages.py pages (60–125 KB, warmed on the server first);
            --pages small: ≈ 3 KB pages written here (not warmed: the server's first
            hash + gzip of a 3 KB page is a few µs).
@@ -28,7 +35,8 @@ Parts (each a subcommand; every run appends one JSON line to bench/out/store/res
   PG=postgres://capwatch@127.0.0.1:55440/b1      # a database this script may drop and re-create
   python3 bench/store.py cycle --db sqlite --n 5000 --pages big
   python3 bench/store.py cycle --db $PG --n 5000 --pages big --daemons 2
-  python3 bench/store.py cycle --db $PG --n 100000 --pages small
+  python3 bench/store.py cycle --db $PG --n 5000 --pages big --seed check     # all-304 cycle
+  python3 bench/store.py cycle --db $PG --n 100000 --pages small --mode check
   python3 bench/store.py metrics --db sqlite
   python3 bench/store.py metrics --db $PG
   python3 bench/store.py table            # the results as markdown tables
