@@ -89,7 +89,7 @@ def soak(a):
         seconds = a.minutes * 60
         with open(errp, "w") as err:
             t0 = time.monotonic()
-            p = subprocess.Popen([CAPWATCH, "--config", toml, "--log-format", "json", "run"], env=env,
+            p = subprocess.Popen([*a.wrap.split(), CAPWATCH, "--config", toml, "--log-format", "json", "run"], env=env,
                                  stdout=subprocess.DEVNULL, stderr=err)
             meta["pid"] = p.pid
             log(f"daemon pid {p.pid} on {meta['backend']}, {seconds} s")
@@ -254,6 +254,8 @@ def main():
     ap.add_argument("--fraction", type=float, default=0.15)
     ap.add_argument("--sample", type=float, default=5)
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--wrap", default="", help="a command put before capwatch, e.g. "
+                    "'valgrind --tool=massif --massif-out-file=OUT/massif.out' (RSS samples are then the wrapper's)")
     ap.add_argument("--server", choices=("rust", "python"), default="rust",
                     help="page server: examples/bench_serve.rs (default) or bench/serve.py")
     ap.add_argument("--out", required=True)
