@@ -817,6 +817,19 @@ def targets(res):
     return out
 
 
+KEPT_FROM = "\n## PostgreSQL and several daemons (issue 16)"
+
+
+def kept_sections(path):
+    """The hand-written tail of an existing report (bench/store.py and bench/soak.py figures), kept."""
+    try:
+        old = open(path).read()
+    except OSError:
+        return ""
+    i = old.find(KEPT_FROM)
+    return old[i:] if i >= 0 else ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", default="100,500,5000", help="page counts (default 100,500,5000)")
@@ -845,7 +858,7 @@ def main():
         text = render(res, res.get("cmdline", "python3 bench/run.py --ns 100,500,5000 --reps 3 --write BENCHMARKS.md"))
         if a.write:
             with open(a.write, "w") as f:
-                f.write(text)
+                f.write(text + kept_sections(a.write))
         else:
             print(text)
         return
@@ -898,8 +911,9 @@ def main():
     json.dump(res, open(os.path.join(OUT, "results.json"), "w"), indent=1, default=str)
     text = render(res, cmdline)
     if a.write:
+        kept = kept_sections(a.write)
         with open(a.write, "w") as f:
-            f.write(text)
+            f.write(text + kept)
         log(f"wrote {a.write}")
     else:
         print(text)
