@@ -35,6 +35,29 @@ pub struct Registry {
     pub webhook: Option<Webhook>,
     pub guides: Vec<Guide>,
     pub capabilities: Vec<Capability>,
+    /// Where each capability and source id is in `capabilities`: lookups by
+    /// id are made per source per cycle, and a scan each time made a cycle
+    /// of 100,000 sources quadratic.
+    index: RegistryIndex,
+}
+
+#[derive(Debug, Clone, Default)]
+struct RegistryIndex {
+    capabilities: std::collections::HashMap<String, usize>,
+    sources: std::collections::HashMap<String, (usize, usize)>,
+}
+
+impl RegistryIndex {
+    fn of(capabilities: &[Capability]) -> RegistryIndex {
+        let mut index = RegistryIndex::default();
+        for (i, c) in capabilities.iter().enumerate() {
+            index.capabilities.entry(c.id.clone()).or_insert(i);
+            for (j, s) in c.sources.iter().enumerate() {
+                index.sources.entry(s.id.clone()).or_insert((i, j));
+            }
+        }
+        index
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +202,10 @@ impl Registry {
     }
 
     pub fn capability(&self, id: &str) -> Option<&Capability> {
-        self.capabilities.iter().find(|c| c.id == id)
+        self.index
+            .capabilities
+            .get(id)
+            .and_then(|&i| self.capabilities.get(i))
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &Source> {
@@ -187,7 +213,10 @@ impl Registry {
     }
 
     pub fn source(&self, id: &str) -> Option<&Source> {
-        self.sources().find(|s| s.id == id)
+        self.index
+            .sources
+            .get(id)
+            .and_then(|&(i, j)| self.capabilities.get(i)?.sources.get(j))
     }
 }
 
@@ -511,6 +540,7 @@ impl Compiler<'_> {
             email,
             webhook,
             guides,
+            index: RegistryIndex::of(&capabilities),
             capabilities,
         }
     }
