@@ -106,11 +106,23 @@ impl Store {
     /// Consecutive failed checks ending at `at`, the latest failure, and
     /// whether the latest check found the selector matching nothing.
     fn failure_run(&self, source_id: &str, at: Timestamp) -> Result<(u32, Option<String>, bool)> {
-        let rows = self.db.query(
-            "SELECT outcome, detail FROM \"check\" WHERE source_id = ?1 AND at <= ?2
-             ORDER BY at DESC, id DESC LIMIT 100",
-            args![source_id, ms(at)],
-        )?;
+        // Usually the latest check succeeded: read one row, and the last
+        // hundred only when it failed.
+        let read = |n: i64| {
+            self.db.query(
+                "SELECT outcome, detail FROM \"check\" WHERE source_id = ?1 AND at <= ?2
+                 ORDER BY at DESC, id DESC LIMIT ?3",
+                args![source_id, ms(at), n],
+            )
+        };
+        let mut rows = read(1)?;
+        let failed = match rows.first() {
+            Some(r) => !Outcome::from_parts(&r.get::<String>(0)?, None).is_success(),
+            None => false,
+        };
+        if failed {
+            rows = read(100)?;
+        }
         let mut run = 0;
         let mut last = None;
         let mut no_match = false;
