@@ -23,18 +23,8 @@ fn with_db(p: &Project, db: &str, args: &[&str]) -> assert_cmd::assert::Assert {
 
 /// A GET over a plain TCP connection: (status, body).
 fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    // Chunked bodies: good enough for the checks below (they look for text).
-    (status, body.to_string())
+    let (status, _, body) = http_get_link(addr, path);
+    (status, body)
 }
 
 fn spawn(p: &Project, db: &str, args: &[&str]) -> Child {
@@ -215,7 +205,14 @@ fn the_whole_loop_reads_the_same_on_sqlite_and_postgresql() {
 }
 
 /// `n` capabilities claimed GA whose pages say beta: each one drift alert.
-fn many(server: &PageServer, mail: &SmtpServer, n: usize, settings: &str) -> Project {
+/// Each page answers after `delay`.
+fn many(
+    server: &PageServer,
+    mail: &SmtpServer,
+    n: usize,
+    settings: &str,
+    delay: Duration,
+) -> Project {
     let mut r = registry_head(&format!(
         "{settings}\n[email]\nsmtp = \"{}\"\nfrom = \"capwatch <capwatch@example.com>\"",
         mail.url()
@@ -223,9 +220,11 @@ fn many(server: &PageServer, mail: &SmtpServer, n: usize, settings: &str) -> Pro
     for i in 0..n {
         let path = format!("/p{i}");
         let name = format!("Gadget {i:03}");
-        server.html(
+        server.set(
             &path,
-            &doc_page(&name, &format!("<p>{name} is in beta.</p>"), ""),
+            doc_page(&name, &format!("<p>{name} is in beta.</p>"), "").as_bytes(),
+            "text/html",
+            Behavior::Slow(delay),
         );
         r.push_str(&capability(
             &format!("c{i:03}"),
@@ -295,29 +294,13 @@ fn two_daemons_split_the_work_and_survive_the_kill_of_either() {
     let url = pg.database();
     let mail = SmtpServer::start(Mode::Normal);
     let server = PageServer::start();
-    for i in 0..N {
-        server.set(
-            &format!("/p{i}"),
-            b"",
-            "text/html",
-            Behavior::Slow(Duration::from_millis(30)),
-        );
-    }
     let p = many(
         &server,
         &mail,
         N,
         "timeout = \"2s\"\nconcurrency = 8\nper_host = 8\nschedule = \"0 0 * * *\"",
+        Duration::from_millis(30),
     );
-    for i in 0..N {
-        let name = format!("Gadget {i:03}");
-        server.set(
-            &format!("/p{i}"),
-            doc_page(&name, &format!("<p>{name} is in beta.</p>"), "").as_bytes(),
-            "text/html",
-            Behavior::Slow(Duration::from_millis(30)),
-        );
-    }
     let mut a = spawn_logged(&p, &url, "a.log");
     let mut b = spawn_logged(&p, &url, "b.log");
     // Both work: each has leased sources before one dies.
@@ -371,16 +354,8 @@ fn daemons_ride_out_a_postgresql_restart() {
         &mail,
         N,
         "timeout = \"2s\"\nconcurrency = 4\nper_host = 4\nschedule = \"0 0 * * *\"",
+        Duration::from_millis(40),
     );
-    for i in 0..N {
-        let name = format!("Gadget {i:03}");
-        server.set(
-            &format!("/p{i}"),
-            doc_page(&name, &format!("<p>{name} is in beta.</p>"), "").as_bytes(),
-            "text/html",
-            Behavior::Slow(Duration::from_millis(40)),
-        );
-    }
     let mut a = spawn_logged(&p, &url, "a.log");
     let mut b = spawn_logged(&p, &url, "b.log");
     assert!(wait_until(Duration::from_secs(60), || query_i64(
@@ -411,14 +386,14 @@ fn an_instance_with_another_registry_says_so_and_checks_nothing() {
     let url = pg.database();
     let mail = SmtpServer::start(Mode::Normal);
     let server = PageServer::start();
-    let p = many(&server, &mail, 3, "timeout = \"2s\"");
+    let p = many(&server, &mail, 3, "timeout = \"2s\"", Duration::ZERO);
     let mut a = spawn(&p, &url, &["run", "--listen", "127.0.0.1:0"]);
     assert!(wait_until(Duration::from_secs(30), || query_i64(
         &url,
         "SELECT count(*) FROM \"check\""
     ) >= 3));
     // A second project: the same database, one more capability.
-    let q = many(&server, &mail, 4, "timeout = \"2s\"");
+    let q = many(&server, &mail, 4, "timeout = \"2s\"", Duration::ZERO);
     let mut b = spawn(&q, &url, &["run", "--listen", "127.0.0.1:0"]);
     let mut err = BufReader::new(b.stderr.take().unwrap());
     let mut seen = String::new();
@@ -474,7 +449,7 @@ fn an_instance_with_another_registry_says_so_and_checks_nothing() {
 fn migrate_store_copies_everything_and_the_history_reads_the_same() {
     let mail = SmtpServer::start(Mode::Normal);
     let server = PageServer::start();
-    let p = many(&server, &mail, 3, "timeout = \"3s\"");
+    let p = many(&server, &mail, 3, "timeout = \"3s\"", Duration::ZERO);
     p.capwatch(&["check"]).success();
     server.html(
         "/p1",
@@ -591,7 +566,7 @@ fn http_get_link(addr: &str, path: &str) -> (u16, Option<String>, String) {
 fn paged_history(db: &str) {
     let server = PageServer::start();
     let mail = SmtpServer::start(Mode::Normal);
-    let p = many(&server, &mail, 1, "timeout = \"3s\"");
+    let p = many(&server, &mail, 1, "timeout = \"3s\"", Duration::ZERO);
     with_db(&p, db, &["status"]).success();
     {
         use capwatch::model::Outcome;

@@ -558,36 +558,46 @@ impl Pg {
             .map_err(|_| StoreError::Postgres("the connection thread stopped".into()))?
     }
 
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
+    /// Prepare `sql` (cached) and run `f` with the statement and the
+    /// parameters on the connection's thread.
+    fn statement<T: Send + 'static>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(
+            &mut postgres::Client,
+            &postgres::Statement,
+            &[&(dyn postgres::types::ToSql + Sync)],
+        ) -> std::result::Result<T, postgres::Error>
+        + Send
+        + 'static,
+    ) -> Result<T> {
         let sql = sql.to_string();
         let params = params.to_vec();
         self.run(move |s| {
             let stmt = s.prepare(&sql)?;
             let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 params.iter().map(|p| p as _).collect();
-            let n = s.client()?.execute(&stmt, &refs).map_err(|e| s.failed(e))?;
-            Ok(n as usize)
+            f(s.client()?, &stmt, &refs).map_err(|e| s.failed(e))
         })
     }
 
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
+        let n = self.statement(sql, params, |c, stmt, refs| c.execute(stmt, refs))?;
+        Ok(n as usize)
+    }
+
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let sql = sql.to_string();
-        let params = params.to_vec();
-        self.run(move |s| {
-            let stmt = s.prepare(&sql)?;
-            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                params.iter().map(|p| p as _).collect();
-            let rows = s.client()?.query(&stmt, &refs).map_err(|e| s.failed(e))?;
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| r.try_get::<_, Value>(i))
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map(Row)
-                        .map_err(|e| StoreError::Postgres(e.to_string()))
-                })
-                .collect()
-        })
+        let rows = self.statement(sql, params, |c, stmt, refs| c.query(stmt, refs))?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.try_get::<_, Value>(i))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map(Row)
+                    .map_err(|e| StoreError::Postgres(e.to_string()))
+            })
+            .collect()
     }
 
     fn batch(&self, sql: &str) -> Result<()> {

@@ -59,19 +59,6 @@ impl Store {
         Ok(())
     }
 
-    /// Sources (not removed) due at or before `now`, most overdue first,
-    /// without leasing them (`status`, tests). The daemon uses
-    /// [`Store::lease_due`].
-    pub fn due_sources(&self, now: Timestamp) -> Result<Vec<(String, Timestamp)>> {
-        self.db.query_map(
-            "SELECT id, next_check_at FROM source
-             WHERE removed_at IS NULL AND next_check_at IS NOT NULL AND next_check_at <= ?1
-             ORDER BY next_check_at, id",
-            args![ms(now)],
-            |r| Ok((r.get::<String>(0)?, ts(r.get(1)?))),
-        )
-    }
-
     /// The earliest `next_check_at` of any live source (a leased one counts
     /// from when its lease runs out).
     pub fn next_due(&self) -> Result<Option<Timestamp>> {
